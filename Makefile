@@ -1,0 +1,42 @@
+# Two commands for a new machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+export FLASK_APP := app.py
+
+.PHONY: run test setup install catalogs db lint extract-messages update-catalogs clean
+
+run: setup
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed --demo
+	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+setup: $(VENV)/.installed catalogs
+
+$(VENV)/.installed: pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+catalogs: $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -d translations -f -D messages >/dev/null
+
+lint: setup
+	$(BIN)/ruff check .
+
+# Maintainers: after changing user-visible strings.
+extract-messages: setup
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 --no-location \
+		--sort-output -o translations/messages.pot .
+
+update-catalogs: extract-messages
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
+
+clean:
+	rm -rf $(VENV) instance/talentadmin.db*

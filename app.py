@@ -1,0 +1,3 @@
+from talentadmin import create_app
+
+app = create_app()

@@ -1,0 +1,171 @@
+"""talentadmin: the talent-introduction demand declaration system of a district talent office."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import config as config_module
+from .extensions import babel, csrf, db, login_manager, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(config_module.PROJECT_ROOT / "templates"),
+        static_folder=str(config_module.PROJECT_ROOT / "static"),
+        instance_path=(config or {}).get("INSTANCE_PATH")
+        or str(config_module.PROJECT_ROOT / "instance"),
+        instance_relative_config=True,
+    )
+    app.config.update(config_module.build(app.instance_path, config))
+    _refuse_unsafe_settings(app)
+    if app.config["TRUST_PROXY"]:
+        hops = app.config["TRUST_PROXY"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_hooks(app)
+    _register_errors(app)
+
+    from .admin import build_admin
+    from .cli import register_cli
+
+    build_admin(app)
+    register_cli(app)
+    return app
+
+
+def _refuse_unsafe_settings(app: Flask) -> None:
+    if app.config["CAPTCHA_TEST_MODE"] and app.config["SMS_BACKEND"] != "console":
+        raise RuntimeError(
+            "TALENTADMIN_CAPTCHA_TEST_MODE accepts a fixed captcha answer and is for automated "
+            "checks in development only: it is refused unless TALENTADMIN_SMS_BACKEND=console."
+        )
+
+
+def _init_extensions(app: Flask) -> None:
+    from .core.i18n import select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(config_module.PROJECT_ROOT / "migrations"),
+                     render_as_batch=True, compare_type=True)
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please log in to open this page.")
+    login_manager.login_message_category = "warning"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(_load_user)
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            from sqlalchemy import event
+
+            @event.listens_for(db.engine, "connect")
+            def _sqlite_pragmas(dbapi_connection, _record):
+                cursor = dbapi_connection.cursor()
+                cursor.execute("PRAGMA foreign_keys=ON")
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA busy_timeout=5000")
+                cursor.close()
+
+
+def _load_user(user_id: str):
+    from .accounts.models import EnterpriseUser, StaffUser
+
+    kind, _, rest = user_id.partition(":")
+    pk, _, stamp = rest.partition(":")
+    model = {"e": EnterpriseUser, "s": StaffUser}.get(kind)
+    if model is None or not pk.isdigit():
+        return None
+    user = db.session.get(model, int(pk))
+    if user is None or user.security_stamp != stamp or not user.active:
+        return None
+    return user
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .accounts.views import bp as accounts_bp
+    from .pages.views import bp as portal_bp
+
+    app.register_blueprint(portal_bp)
+    app.register_blueprint(accounts_bp)
+
+
+def _register_hooks(app: Flask) -> None:
+    from .core.security import (
+        HttpsAwareSessionInterface,
+        csp_nonce,
+        enforce_session_lifetimes,
+        set_security_headers,
+    )
+
+    app.before_request(enforce_session_lifetimes)
+
+    @app.after_request
+    def _commit_and_headers(response):
+        # The request commits once: what the operations added (audit rows of failed
+        # attempts included) is kept unless the handler raised.
+        if response.status_code < 500:
+            db.session.commit()
+        return set_security_headers(response)
+
+    @app.context_processor
+    def _template_globals():
+        from flask_babel import get_locale
+
+        return {
+            "csp_nonce": csp_nonce,
+            "current_locale": str(get_locale()),
+            "languages": app.config["LANGUAGES"],
+            "session_expired": g.get("session_expired", False),
+        }
+
+    app.session_interface = HttpsAwareSessionInterface()
+
+
+def _register_errors(app: Flask) -> None:
+    def render_error(status: int, title: str, message: str):
+        return render_template("errors.html", status=status, title=title, message=message), status
+
+    @app.errorhandler(CSRFError)
+    def _csrf(error):
+        logging.getLogger(__name__).info("CSRF failure on %s", request.path)
+        return render_error(400, _("Form expired"),
+                            _("The form was missing its security token or it has expired. "
+                              "Go back, reload the page and try again."))
+
+    @app.errorhandler(400)
+    def _bad_request(error):
+        return render_error(400, _("Bad request"), _("The request could not be understood."))
+
+    @app.errorhandler(403)
+    def _forbidden(error):
+        return render_error(403, _("Access denied"),
+                            _("Your account does not have the rights to open this page."))
+
+    @app.errorhandler(404)
+    def _not_found(error):
+        return render_error(404, _("Page not found"), _("There is no such page."))
+
+    @app.errorhandler(413)
+    def _too_large(error):
+        return render_error(413, _("File too large"), _("The upload is larger than allowed."))
+
+    @app.errorhandler(429)
+    def _too_many(error):
+        return render_error(429, _("Too many requests"), _("Wait a moment and try again."))
+
+    @app.errorhandler(500)
+    def _server_error(error):
+        db.session.rollback()
+        return render_error(500, _("Something went wrong"),
+                            _("The error has been logged. Please try again later."))

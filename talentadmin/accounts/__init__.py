@@ -1,0 +1,1 @@
+"""Enterprise accounts (by mobile number) and staff accounts (with roles)."""

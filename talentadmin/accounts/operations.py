@@ -1,0 +1,291 @@
+"""Everything that changes an account: login, registration, passwords, mobile numbers.
+
+Each function writes its audit events and flushes; the request commits. Failures are
+raised as ``FieldError`` carrying a translated message for the field concerned.
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import login_user, logout_user
+from sqlalchemy import select
+
+from ..core import audit, captcha, sms
+from ..core.errors import FieldError
+from ..core.ratelimit import counters
+from ..core.security import start_session
+from ..core.timeutil import utcnow
+from ..core.validators import mask_mobile
+from ..extensions import db
+from .models import EnterpriseUser, StaffUser, new_stamp
+
+LOCK_AFTER = 5
+LOCK_SECONDS = 15 * 60
+
+SMS_CODE_MESSAGES = {
+    "missing": lambda: _("Request an SMS code first, or request a new one."),
+    "expired": lambda: _("The SMS code has expired. Request a new one."),
+    "dead": lambda: _("Too many wrong tries: this SMS code no longer works. Request a new one."),
+    "wrong": lambda: _("The SMS code is wrong."),
+}
+
+
+def _captcha_or_fail(captcha_id: str, answer: str) -> None:
+    reason = captcha.verify(captcha_id, answer)
+    if reason == "expired":
+        raise FieldError("captcha", _("The image code has expired. Enter the new one."))
+    if reason:
+        raise FieldError("captcha", _("The image code is wrong. Enter the new one."))
+
+
+def _send_or_fail(mobile: str, purpose: str) -> None:
+    try:
+        sms.send_code(mobile, purpose)
+    except sms.SmsLimited as limit:
+        if limit.scope == "minute":
+            message = ngettext(
+                "A code was sent less than a minute ago. Try again in %(num)d second.",
+                "A code was sent less than a minute ago. Try again in %(num)d seconds.",
+                limit.seconds_left,
+            )
+        else:
+            minutes = max(1, -(-limit.seconds_left // 60))
+            message = ngettext(
+                "Too many codes requested. Try again in %(num)d minute.",
+                "Too many codes requested. Try again in %(num)d minutes.",
+                minutes,
+            )
+        raise FieldError("sms_code", message) from None
+    except sms.SmsError:
+        raise FieldError(
+            "sms_code", _("The SMS could not be sent just now. Try again in a moment.")
+        ) from None
+
+
+def _code_or_fail(mobile: str, purpose: str, code: str) -> None:
+    reason = sms.verify_code(mobile, purpose, code)
+    if reason:
+        raise FieldError("sms_code", SMS_CODE_MESSAGES[reason]())
+
+
+def _login(user, method: str) -> None:
+    start_session(user)
+    login_user(user)
+    user.last_login_at = utcnow()
+    audit.record(f"{user.kind}.login", actor=user, detail={"method": method})
+
+
+# --- enterprise: SMS login / registration ------------------------------------------------
+
+
+def send_login_code(mobile: str, captcha_id: str, answer: str) -> None:
+    _captcha_or_fail(captcha_id, answer)
+    _send_or_fail(mobile, "login")
+
+
+def login_by_sms(mobile: str, code: str) -> EnterpriseUser:
+    """Log in the account of ``mobile``, registering it when the number is new."""
+    try:
+        _code_or_fail(mobile, "login", code)
+    except FieldError:
+        audit.record("enterprise.login", outcome="failure", actor_label=mask_mobile(mobile),
+                     detail={"method": "sms"})
+        raise
+    user = db.session.execute(
+        select(EnterpriseUser).where(EnterpriseUser.mobile == mobile)
+    ).scalar_one_or_none()
+    if user is None:
+        user = EnterpriseUser(mobile=mobile)
+        db.session.add(user)
+        db.session.flush()
+        audit.record("enterprise.register", actor=user, target=user)
+    elif not user.active:
+        audit.record("enterprise.login", outcome="failure", actor=user,
+                     detail={"method": "sms", "reason": "disabled"})
+        raise FieldError("mobile", _("This account is disabled. Contact technical support."))
+    _login(user, "sms")
+    return user
+
+
+# --- password login with lockout (enterprise and staff) ----------------------------------
+
+
+def _check_lock(kind: str, name: str) -> None:
+    _, seconds_left = counters().peek(f"pwlock:{kind}:{name}")
+    if seconds_left:
+        minutes = max(1, -(-seconds_left // 60))
+        raise FieldError(
+            "password",
+            ngettext(
+                "Password login is locked after 5 failed tries. Try again in %(num)d minute.",
+                "Password login is locked after 5 failed tries. Try again in %(num)d minutes.",
+                minutes,
+            ),
+        )
+
+
+def _count_failure(kind: str, name: str) -> None:
+    store = counters()
+    if store.hit(f"pwfail:{kind}:{name}", LOCK_SECONDS) >= LOCK_AFTER:
+        store.hit(f"pwlock:{kind}:{name}", LOCK_SECONDS)
+        store.reset(f"pwfail:{kind}:{name}")
+
+
+def _password_login(kind: str, name: str, user, password: str, label: str):
+    """Shared rule: 5 failures lock password login for 15 minutes, known name or not."""
+    _check_lock(kind, name)
+    if user is None or not user.check_password(password):
+        _count_failure(kind, name)
+        audit.record(f"{kind}.login", outcome="failure", actor_label=label,
+                     detail={"method": "password"})
+        _check_lock(kind, name)
+        if kind == "enterprise":
+            raise FieldError("password", _("The mobile number or the password is wrong."))
+        raise FieldError("password", _("The username or the password is wrong."))
+    if not user.active:
+        audit.record(f"{kind}.login", outcome="failure", actor=user,
+                     detail={"method": "password", "reason": "disabled"})
+        raise FieldError("password", _("This account is disabled. Contact an administrator."))
+    counters().reset(f"pwfail:{kind}:{name}")
+    _login(user, "password")
+    return user
+
+
+def login_by_password(mobile: str, password: str) -> EnterpriseUser:
+    user = db.session.execute(
+        select(EnterpriseUser).where(EnterpriseUser.mobile == mobile)
+    ).scalar_one_or_none()
+    return _password_login("enterprise", mobile, user, password, mask_mobile(mobile))
+
+
+def staff_login(username: str, password: str) -> StaffUser:
+    name = username.strip().lower()
+    user = db.session.execute(
+        select(StaffUser).where(db.func.lower(StaffUser.username) == name)
+    ).scalar_one_or_none()
+    return _password_login("staff", name, user, password, name[:64])
+
+
+def logout(user) -> None:
+    audit.record(f"{user.kind}.logout", actor=user)
+    logout_user()
+
+
+# --- password and mobile changes ---------------------------------------------------------
+
+
+def send_own_code(user: EnterpriseUser, purpose: str) -> None:
+    _send_or_fail(user.mobile, purpose)
+
+
+def set_password(
+    user: EnterpriseUser, new_password: str, old_password: str = "", code: str = ""
+) -> None:
+    """Set or change the password; proof is the old password or an SMS code."""
+    if old_password:
+        if not user.check_password(old_password):
+            audit.record("enterprise.password_change", outcome="failure", actor=user,
+                         detail={"proof": "password"})
+            raise FieldError("old_password", _("The current password is wrong."))
+        proof = "password"
+    else:
+        _code_or_fail(user.mobile, "password", code)
+        proof = "sms"
+    user.set_password(new_password)
+    audit.record("enterprise.password_change", actor=user, target=user, detail={"proof": proof})
+    start_session(user)
+    login_user(user)  # the stamp changed: keep this session, end the others
+
+
+def send_change_mobile_code(
+    user: EnterpriseUser, new_mobile: str, captcha_id: str, answer: str
+) -> None:
+    _captcha_or_fail(captcha_id, answer)
+    _refuse_taken(user, new_mobile)
+    _send_or_fail(new_mobile, "change_mobile")
+
+
+def _refuse_taken(user: EnterpriseUser, new_mobile: str) -> None:
+    if new_mobile == user.mobile:
+        raise FieldError("new_mobile", _("This is already your registered mobile number."))
+    taken = db.session.execute(
+        select(EnterpriseUser.id).where(EnterpriseUser.mobile == new_mobile)
+    ).first()
+    if taken:
+        raise FieldError(
+            "new_mobile", _("This number belongs to another account and cannot be used.")
+        )
+
+
+def change_mobile(user: EnterpriseUser, new_mobile: str, code: str) -> None:
+    _refuse_taken(user, new_mobile)
+    _code_or_fail(new_mobile, "change_mobile", code)
+    old = user.mobile
+    user.mobile = new_mobile
+    user.security_stamp = new_stamp()  # ends sessions elsewhere
+    audit.record(
+        "enterprise.mobile_change",
+        actor=user,
+        target=user,
+        detail={"from": mask_mobile(old), "to": mask_mobile(new_mobile)},
+    )
+    start_session(user)
+    login_user(user)
+
+
+def set_enterprise_active(user: EnterpriseUser, active: bool) -> None:
+    """Disable or re-enable an enterprise account (admins only); audited, sessions ended."""
+    if user.active == active:
+        return
+    audit.record("enterprise.update", target=user,
+                 detail={"active": [user.active, active]})
+    user.active = active
+    if not active:
+        user.security_stamp = new_stamp()
+
+
+# --- staff accounts ------------------------------------------------------------------------
+
+
+def create_staff(
+    username: str, password: str, roles, full_name: str = "", active: bool = True
+) -> StaffUser:
+    if db.session.execute(
+        select(StaffUser.id).where(db.func.lower(StaffUser.username) == username.lower())
+    ).first():
+        raise FieldError("username", _("This username is taken."))
+    staff = StaffUser(username=username, full_name=full_name or "", active=active)
+    staff.role_names = roles
+    staff.set_password(password)
+    db.session.add(staff)
+    db.session.flush()
+    audit.record("staff.create", target=staff,
+                 detail={"username": username, "roles": sorted(roles), "active": active})
+    return staff
+
+
+def update_staff(
+    staff: StaffUser, *, username: str, full_name: str, roles, active: bool, password: str = ""
+) -> StaffUser:
+    clash = db.session.execute(
+        select(StaffUser.id).where(
+            db.func.lower(StaffUser.username) == username.lower(), StaffUser.id != staff.id
+        )
+    ).first()
+    if clash:
+        raise FieldError("username", _("This username is taken."))
+    before = {"username": staff.username, "full_name": staff.full_name,
+              "roles": sorted(staff.role_names), "active": staff.active}
+    staff.username, staff.full_name, staff.active = username, full_name or "", active
+    staff.role_names = roles
+    after = {"username": staff.username, "full_name": staff.full_name,
+             "roles": sorted(staff.role_names), "active": staff.active}
+    changed = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+    if password:
+        staff.set_password(password)
+        changed["password"] = "changed"  # noqa: S105 - a marker, not a password
+    if not active and before["active"]:
+        staff.security_stamp = new_stamp()  # ends the disabled user's sessions
+    audit.record("staff.update", target=staff, detail=changed)
+    return staff

@@ -1,0 +1,96 @@
+"""The admin home (with the staff login) and the audit log grid."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+from flask_admin import AdminIndexView, expose
+from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from ..accounts import operations
+from ..accounts.forms import StaffLoginForm
+from ..accounts.models import ROLES
+from ..core.errors import FieldError
+from ..core.models import AuditEvent
+from ..core.security import safe_next
+from .base import ALL_STAFF, RoleModelView, current_staff, deny
+
+
+class StaffIndexView(AdminIndexView):
+    """``/admin``: the staff home; ``/admin/login`` and ``/admin/logout`` are open to all."""
+
+    def _handle_view(self, name, **kwargs):
+        if name in ("login", "logout"):
+            return None
+        return super()._handle_view(name, **kwargs)
+
+    def is_accessible(self) -> bool:
+        staff = current_staff()
+        return staff is not None and staff.has_role(*ALL_STAFF)
+
+    def inaccessible_callback(self, name, **kwargs):
+        return deny(name)
+
+    @expose("/")
+    def index(self):
+        return self.render("admin/talentadmin_index.html", staff=current_staff(), roles=ROLES)
+
+    @expose("/login", methods=("GET", "POST"))
+    def login(self):
+        form = StaffLoginForm()
+        target = safe_next(request.values.get("next"), url_for(".index"))
+        if current_staff() is not None:
+            return redirect(target)
+        if form.validate_on_submit():
+            try:
+                operations.staff_login(form.username.data, form.password.data)
+                return redirect(target)
+            except FieldError as error:
+                error.attach(form)
+        status = 400 if form.errors else 200
+        return self.render("admin/talentadmin_login.html", form=form), status
+
+    @expose("/logout", methods=("POST",))
+    def logout(self):
+        if current_user.is_authenticated:
+            operations.logout(current_user)
+        flash(_("You have logged out."), "info")
+        return redirect(url_for(".login"))
+
+
+class AuditLogView(RoleModelView):
+    """Read-only: admins and supervisors see who did what, when, from where."""
+
+    read_roles = ("admin", "supervisor")
+    allow_create = allow_edit = allow_delete = False
+    column_list = ("at", "actor_type", "actor_label", "role", "action", "outcome",
+                   "target_type", "target_id", "ip")
+    column_details_list = (*column_list, "detail")
+    column_default_sort = ("at", True)
+    column_sortable_list = ("at", "action", "outcome", "actor_type")
+    column_searchable_list = ("actor_label", "action")
+    column_filters = (
+        "at",
+        FilterEqual(AuditEvent.outcome, _l("Outcome"),
+                    options=(("success", _l("Success")), ("failure", _l("Failure")))),
+        FilterEqual(AuditEvent.actor_type, _l("Actor type"),
+                    options=(("enterprise", _l("Enterprise")), ("staff", _l("Staff")),
+                             ("anonymous", _l("Anonymous")), ("system", _l("System")))),
+        "action",
+        "ip",
+    )
+    column_labels = {
+        "at": _l("Time"),
+        "actor_type": _l("Actor type"),
+        "actor_label": _l("Actor"),
+        "role": _l("Role"),
+        "action": _l("Action"),
+        "outcome": _l("Outcome"),
+        "target_type": _l("Target type"),
+        "target_id": _l("Target ID"),
+        "ip": _l("Client IP"),
+        "detail": _l("Detail"),
+    }
+    page_size = 50

@@ -1,0 +1,106 @@
+"""``flask`` commands: staff accounts, default and demo data, housekeeping."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from sqlalchemy import select
+
+from .accounts import operations as accounts
+from .accounts.models import ROLES, EnterpriseUser, StaffUser
+from .core import captcha
+from .core.errors import FieldError
+from .core.fields import PASSWORD_MAX, PASSWORD_MIN
+from .core.ratelimit import counters
+from .extensions import db
+from .pages.operations import seed_defaults
+
+DEMO_STAFF = (
+    ("admin", "系统管理员", ("admin",)),
+    ("reviewer1", "初审工作人员", ("initial_reviewer",)),
+    ("reviewer2", "区委人才办复审", ("second_reviewer",)),
+    ("supervisor", "业务主管", ("supervisor",)),
+)
+DEMO_ENTERPRISE_MOBILE = "13800000001"
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def register_cli(app) -> None:
+    @app.cli.command("create-staff")
+    @click.argument("username")
+    @click.option("--role", "roles", multiple=True, required=True,
+                  type=click.Choice(sorted(ROLES)), help="Repeat for several roles.")
+    @click.option("--full-name", default="")
+    def create_staff(username: str, roles: tuple[str, ...], full_name: str) -> None:
+        """Create a staff account; the password is read from a prompt or stdin."""
+        password = _read_password()
+        if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+            raise click.ClickException(
+                f"the password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters long"
+            )
+        try:
+            accounts.create_staff(username, password, roles, full_name=full_name)
+        except FieldError as error:
+            raise click.ClickException(error.message) from None
+        db.session.commit()
+        click.echo(f"created staff account {username} ({', '.join(roles)})")
+
+    @app.cli.command("seed")
+    @click.option("--demo", is_flag=True, help="Also add demo accounts (development only).")
+    def seed(demo: bool) -> None:
+        """Add the default page texts (and demo accounts); safe to run again."""
+        added = seed_defaults()
+        click.echo(f"default texts: {added} added")
+        if demo:
+            _seed_demo()
+        db.session.commit()
+
+    @app.cli.command("purge-expired")
+    def purge_expired() -> None:
+        """Delete expired counters and captchas (run from cron)."""
+        removed = counters().purge_expired() + captcha.purge_expired()
+        db.session.commit()
+        click.echo(f"removed {removed} expired rows")
+
+
+def _demo_password() -> str:
+    """One random password for the demo accounts, kept in the instance folder."""
+    path = Path(current_app.instance_path) / "demo-password"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(9))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _seed_demo() -> None:
+    password = _demo_password()
+    for username, full_name, roles in DEMO_STAFF:
+        exists = db.session.execute(
+            select(StaffUser.id).where(StaffUser.username == username)
+        ).first()
+        if not exists:
+            accounts.create_staff(username, password, roles, full_name=full_name)
+    user = db.session.execute(
+        select(EnterpriseUser).where(EnterpriseUser.mobile == DEMO_ENTERPRISE_MOBILE)
+    ).scalar_one_or_none()
+    if user is None:
+        user = EnterpriseUser(mobile=DEMO_ENTERPRISE_MOBILE)
+        user.set_password(password)
+        db.session.add(user)
+    outbox = current_app.config["SMS_OUTBOX"]
+    click.echo("")
+    click.echo("Demo logins (development data; the password is in instance/demo-password):")
+    for username, _, roles in DEMO_STAFF:
+        click.echo(f"  staff  {username:<11} {password}   roles: {', '.join(roles)}   /admin/login")
+    click.echo(f"  enterprise  {DEMO_ENTERPRISE_MOBILE}  {password}   (password login at /login)")
+    click.echo(f"  or register any new mobile number at /login; SMS codes go to {outbox}")

@@ -1,0 +1,105 @@
+"""Defaults and ``TALENTADMIN_*`` environment variables.
+
+Every setting can be given as an environment variable of the same name with the
+``TALENTADMIN_`` prefix (``TALENTADMIN_DATABASE_URL`` sets ``DATABASE_URL``), or in the
+mapping passed to ``create_app()`` (tests do that).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+PREFIX = "TALENTADMIN_"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS: dict[str, object] = {
+    # None means: SQLite file in the instance folder.
+    "DATABASE_URL": None,
+    "SECRET_KEY": None,  # generated into instance/secret_key on first run
+    "UPLOAD_FOLDER": None,  # instance/uploads
+    "REDIS_URL": None,  # counters in the database unless set
+    "SMS_BACKEND": "console",  # console | http
+    "SMS_ENABLED": True,
+    "SMS_HTTP_URL": None,
+    "SMS_HTTP_TEMPLATE": '{"mobile": "{to}", "content": "{text}"}',
+    "SMS_HTTP_TOKEN": None,
+    "SMS_HTTP_TIMEOUT": 5,
+    "SMS_OUTBOX": None,  # instance/sms-outbox.jsonl
+    "CAPTCHA_TEST_MODE": False,
+    "OCR_ENGINE": "rapidocr",
+    "EASYOCR_MODEL_DIR": None,
+    "SUPPORT_PHONE": "84296151",
+    "TRUST_PROXY": 0,  # number of proxies in front (X-Forwarded-For hops)
+}
+
+_BOOLS = {"SMS_ENABLED", "CAPTCHA_TEST_MODE"}
+_INTS = {"SMS_HTTP_TIMEOUT", "TRUST_PROXY"}
+
+
+def _parse(key: str, value: str) -> object:
+    if key in _BOOLS:
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    if key in _INTS:
+        return int(value)
+    return value
+
+
+def from_environment(environ: os._Environ | dict | None = None) -> dict[str, object]:
+    environ = os.environ if environ is None else environ
+    return {
+        key[len(PREFIX):]: _parse(key[len(PREFIX):], value)
+        for key, value in environ.items()
+        if key.startswith(PREFIX)
+    }
+
+
+def _instance_secret(instance: Path, name: str, nbytes: int) -> str:
+    """Read ``instance/NAME`` or create it with a fresh random value (mode 0600)."""
+    path = instance / name
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(nbytes))
+    return path.read_text().strip()
+
+
+def build(instance_path: str, overrides: dict | None = None) -> dict[str, object]:
+    """The Flask config mapping: defaults < environment < ``overrides``."""
+    settings: dict[str, object] = dict(DEFAULTS)
+    settings.update(from_environment())
+    settings.update(overrides or {})
+    instance = Path(instance_path)
+
+    database_url = settings["DATABASE_URL"] or f"sqlite:///{instance / 'talentadmin.db'}"
+    if str(database_url).startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + str(database_url)[len("postgresql://"):]
+    settings["DATABASE_URL"] = database_url
+    settings["SECRET_KEY"] = settings["SECRET_KEY"] or _instance_secret(instance, "secret_key", 32)
+    settings["UPLOAD_FOLDER"] = settings["UPLOAD_FOLDER"] or str(instance / "uploads")
+    settings["SMS_OUTBOX"] = settings["SMS_OUTBOX"] or str(instance / "sms-outbox.jsonl")
+
+    flask = {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
+        "LANGUAGES": {"zh_Hans_CN": "中文", "en": "English"},
+        "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_NAME": "talentadmin_session",
+        "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
+        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=30),
+        "SESSION_IDLE_TIMEOUT": timedelta(minutes=30),
+        "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=12),
+        "WTF_CSRF_TIME_LIMIT": None,  # the session lifetime bounds the token
+        "WTF_I18N_ENABLED": True,
+        "FLASK_ADMIN_SWATCH": "default",
+    }
+    flask.update(settings)
+    return flask

@@ -1,0 +1,1 @@
+"""What every feature uses: validators, SMS, captcha, audit, counters, i18n, security."""

@@ -1,0 +1,217 @@
+"""SMS: one small backend interface, and one-time codes with their send limits.
+
+Backends: ``console`` (development: logs the text and appends one JSON line to the
+outbox file so a developer or a test can read the code) and ``http`` (a gateway URL
+and a JSON body template). Codes: six digits from ``secrets``, stored as an HMAC,
+five-minute life, single use, dead after five wrong tries. Limits per number (one a
+minute, ten an hour) and per client IP (thirty an hour) live in the shared counters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import secrets
+import urllib.request
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import gettext
+from sqlalchemy import select, update
+
+from ..extensions import db
+from . import audit
+from .models import SmsCode
+from .ratelimit import counters
+from .timeutil import utcnow
+from .validators import mask_mobile
+
+log = logging.getLogger(__name__)
+
+CODE_LIFETIME = timedelta(minutes=5)
+MAX_ATTEMPTS = 5
+# (counter name, window seconds, limit)
+PER_NUMBER_LIMITS = (("minute", 60, 1), ("hour", 3600, 10))
+PER_IP_LIMIT = ("ip", 3600, 30)
+
+
+class SmsError(Exception):
+    """The gateway did not take the message."""
+
+
+@dataclass
+class SmsLimited(Exception):
+    """A send limit is reached: ``scope`` is ``minute``, ``hour`` or ``ip``."""
+
+    scope: str
+    seconds_left: int
+
+
+# --- backends ------------------------------------------------------------------
+
+
+class ConsoleBackend:
+    def __init__(self, outbox: str) -> None:
+        self.outbox = outbox
+
+    def send(self, to: str, text: str, code: str | None = None) -> None:
+        log.info("SMS to %s: %s", mask_mobile(to), text if code is None else "(code)")
+        line = json.dumps(
+            {"to": to, "text": text, "code": code, "sent_at": utcnow().isoformat() + "Z"},
+            ensure_ascii=False,
+        )
+        os.makedirs(os.path.dirname(self.outbox) or ".", exist_ok=True)
+        with open(self.outbox, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+
+
+class HttpBackend:
+    """POSTs the configured JSON template, with ``{to}`` and ``{text}`` filled in."""
+
+    def __init__(self, url: str, template: str, token: str | None, timeout: float) -> None:
+        if not url:
+            raise RuntimeError("TALENTADMIN_SMS_HTTP_URL is required for the http SMS backend")
+        self.url, self.template, self.token, self.timeout = url, template, token, timeout
+
+    def send(self, to: str, text: str, code: str | None = None) -> None:
+        def quoted(value: str) -> str:
+            return json.dumps(value, ensure_ascii=False)[1:-1]
+
+        body = self.template.replace("{to}", quoted(to)).replace("{text}", quoted(text))
+        request = urllib.request.Request(  # noqa: S310 - the URL is the operator's own setting
+            self.url,
+            data=body.encode("utf-8"),
+            headers={"Content-Type": "application/json; charset=utf-8"},
+            method="POST",
+        )
+        if self.token:
+            request.add_header("Authorization", f"Bearer {self.token}")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                status = response.status
+        except OSError as exc:
+            raise SmsError(str(exc)) from exc
+        if not 200 <= status < 300:
+            raise SmsError(f"gateway answered {status}")
+
+
+def backend():
+    config = current_app.config
+    name = config["SMS_BACKEND"]
+    if name == "console":
+        return ConsoleBackend(config["SMS_OUTBOX"])
+    if name == "http":
+        return HttpBackend(
+            config["SMS_HTTP_URL"],
+            config["SMS_HTTP_TEMPLATE"],
+            config["SMS_HTTP_TOKEN"],
+            config["SMS_HTTP_TIMEOUT"],
+        )
+    raise RuntimeError(f"unknown SMS backend {name!r} (use 'console' or 'http')")
+
+
+def send_text(to: str, text: str) -> None:
+    """A plain notice (no code). Does nothing when SMS is switched off."""
+    if current_app.config["SMS_ENABLED"]:
+        backend().send(to, text)
+
+
+# --- one-time codes --------------------------------------------------------------------
+
+
+def _hash(mobile: str, purpose: str, code: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"{mobile}:{purpose}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def check_limits(mobile: str, ip: str | None) -> None:
+    """Raise ``SmsLimited`` when a send now would pass a limit."""
+    store = counters()
+    keys = [(f"sms:{scope}:{mobile}", scope, limit) for scope, _, limit in PER_NUMBER_LIMITS]
+    if ip:
+        keys.append((f"sms:ip:{ip}", "ip", PER_IP_LIMIT[2]))
+    for key, scope, limit in keys:
+        count, seconds_left = store.peek(key)
+        if count >= limit:
+            raise SmsLimited(scope, seconds_left)
+
+
+def _count_send(mobile: str, ip: str | None) -> None:
+    store = counters()
+    for scope, window, _ in PER_NUMBER_LIMITS:
+        store.hit(f"sms:{scope}:{mobile}", window)
+    if ip:
+        store.hit(f"sms:ip:{ip}", PER_IP_LIMIT[1])
+
+
+def send_code(mobile: str, purpose: str) -> None:
+    """Issue a new code for ``mobile`` and ``purpose`` and send it.
+
+    Raises ``SmsLimited`` (nothing sent) or ``SmsError`` (gateway failure).
+    Earlier unused codes for the same number and purpose stop working.
+    """
+    ip = audit.client_ip()
+    check_limits(mobile, ip)
+    _count_send(mobile, ip)
+    now = utcnow()
+    db.session.execute(
+        update(SmsCode)
+        .where(SmsCode.mobile == mobile, SmsCode.purpose == purpose, SmsCode.used_at.is_(None))
+        .values(used_at=now)
+    )
+    code = f"{secrets.randbelow(10**6):06d}"
+    db.session.add(
+        SmsCode(
+            mobile=mobile,
+            purpose=purpose,
+            code_hash=_hash(mobile, purpose, code),
+            created_at=now,
+            expires_at=now + CODE_LIFETIME,
+        )
+    )
+    text = gettext(
+        "[Talent Introduction] Your verification code is %(code)s, valid for 5 minutes. "
+        "Do not share it with anyone.",
+        code=code,
+    )
+    try:
+        backend().send(mobile, text, code)
+    except SmsError:
+        audit.record("sms.sent", outcome="failure", actor_label=mask_mobile(mobile),
+                     detail={"purpose": purpose})
+        raise
+    audit.record("sms.sent", actor_label=mask_mobile(mobile), detail={"purpose": purpose})
+
+
+def verify_code(mobile: str, purpose: str, code: str) -> str | None:
+    """Check and consume a code. ``None`` when right, else ``missing``, ``expired``,
+    ``dead`` (too many wrong tries) or ``wrong``."""
+    now = utcnow()
+    row = db.session.execute(
+        select(SmsCode)
+        .where(SmsCode.mobile == mobile, SmsCode.purpose == purpose, SmsCode.used_at.is_(None))
+        .order_by(SmsCode.created_at.desc(), SmsCode.id.desc())
+        .limit(1)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if row is None:
+        return "missing"
+    if row.expires_at <= now:
+        return "expired"
+    if row.attempts >= MAX_ATTEMPTS:
+        return "dead"
+    if not hmac.compare_digest(row.code_hash, _hash(mobile, purpose, (code or "").strip())):
+        db.session.execute(
+            update(SmsCode).where(SmsCode.id == row.id).values(attempts=SmsCode.attempts + 1)
+        )
+        return "dead" if row.attempts + 1 >= MAX_ATTEMPTS else "wrong"
+    used = db.session.execute(
+        update(SmsCode)
+        .where(SmsCode.id == row.id, SmsCode.used_at.is_(None))
+        .values(used_at=now)
+    )
+    return None if used.rowcount == 1 else "missing"

@@ -1,0 +1,1 @@
+"""Portal pages and the texts the office edits (policy basis, conditions, process)."""

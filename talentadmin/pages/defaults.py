@@ -1,0 +1,61 @@
+"""The texts a new installation starts with (the office edits them in the admin)."""
+
+DEFAULT_PAGES = [
+    {
+        "key": "policy_basis",
+        "title_zh": "政策依据",
+        "body_zh": (
+            "依据北京市及朝阳区人才引进工作有关规定，区委人才办组织开展年度引进人才需求申报。\n"
+            "人才引进需求申报仅支持单位填报，不支持个人填报。"
+        ),
+        "title_en": "Policy basis",
+        "body_en": (
+            "Under the talent-introduction rules of Beijing and of the district, the district "
+            "talent office runs the yearly declaration of talent-introduction demand.\n"
+            "Only units may declare; individuals cannot."
+        ),
+    },
+    {
+        "key": "conditions",
+        "title_zh": "办理条件",
+        "body_zh": (
+            "1. 申报单位已完成单位认证（上传清晰版营业执照）。\n"
+            "2. 单位资质须有相关证明材料，如高新技术企业、专精特新企业、跨国公司地区总部、"
+            "外商投资企业、服务包企业须上传相应证书等材料。\n"
+            "3. 申报人须符合所选“引进依据及条件”，并提供佐证材料。"
+        ),
+        "title_en": "Conditions",
+        "body_en": (
+            "1. The unit has completed unit certification (a clear business licence uploaded).\n"
+            "2. Each unit qualification needs its evidence: high-tech enterprises, specialised "
+            "SMEs, regional headquarters of multinationals, foreign-invested enterprises and "
+            "service-package enterprises upload the corresponding certificates.\n"
+            "3. Each person declared meets the chosen basis and condition and has the evidence."
+        ),
+    },
+    {
+        "key": "process",
+        "title_zh": "办理流程",
+        "body_zh": (
+            "注册登录 → 单位认证 → 申请开通业务权限（工作人员审核）→ 新增申报、填报个人信息 → "
+            "需求信息初审 → 区委人才办复审 → 已完成（区级审核通过）→ 报市人才工作局研究审批。"
+        ),
+        "title_en": "Process",
+        "body_en": (
+            "Register and log in → certify the unit → apply for the business permission "
+            "(reviewed by staff) → add declarations with personal data → initial review → "
+            "second review by the district talent office → completed (approved by the "
+            "district) → submitted to the municipal talent bureau for decision."
+        ),
+    },
+    {
+        "key": "support",
+        "title_zh": "技术支持",
+        "body_zh": "技术支持：84296151\n系统问题请申请单位指派一名具体负责同志统一对接。",
+        "title_en": "Technical support",
+        "body_en": (
+            "Technical support: 84296151\n"
+            "For system problems, each unit should name one person as the single contact."
+        ),
+    },
+]

@@ -1,0 +1,228 @@
+"""Fixtures: one database per test run (SQLite, or PostgreSQL by URL), emptied after each test.
+
+Set ``TALENTADMIN_TEST_DATABASE_URL`` to run the suite on PostgreSQL; ``.ci/run`` does
+both. The schema is built by the migrations, exactly as in production.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import delete, select
+
+from talentadmin import create_app
+from talentadmin.accounts import operations as account_ops
+from talentadmin.accounts.models import EnterpriseUser
+from talentadmin.core.models import CaptchaChallenge
+from talentadmin.extensions import db
+from talentadmin.pages.operations import seed_defaults
+
+TEST_DATABASE_URL = os.environ.get("TALENTADMIN_TEST_DATABASE_URL")
+PASSWORD = "correct horse 42"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    instance = tmp_path_factory.mktemp("instance")
+    database_url = TEST_DATABASE_URL or f"sqlite:///{instance / 'test.db'}"
+    app = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(instance),
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test-secret-key",
+            "SMS_BACKEND": "console",
+            "SMS_ENABLED": True,
+            "REDIS_URL": None,
+            "CAPTCHA_TEST_MODE": False,
+            "SERVER_NAME": "localhost",
+        }
+    )
+    with app.app_context():
+        upgrade()
+        seed_defaults()
+        db.session.commit()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(app):
+    """Every test starts from the migrated schema with only the default texts."""
+    yield
+    with app.app_context():
+        db.session.rollback()
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(delete(table))
+        seed_defaults()
+        db.session.commit()
+    outbox = Path(app.config["SMS_OUTBOX"])
+    if outbox.exists():
+        outbox.unlink()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context for direct database access in a test."""
+    with app.app_context():
+        yield
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+class Outbox:
+    def __init__(self, app) -> None:
+        self.path = Path(app.config["SMS_OUTBOX"])
+
+    def messages(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        return [json.loads(line) for line in self.path.read_text("utf-8").splitlines()]
+
+    def last_code(self, mobile: str) -> str:
+        codes = [m["code"] for m in self.messages() if m["to"] == mobile and m["code"]]
+        assert codes, f"no SMS code was sent to {mobile}"
+        return codes[-1]
+
+
+@pytest.fixture
+def outbox(app):
+    return Outbox(app)
+
+
+def captcha_in(html: str, app, field: str = "captcha_id") -> tuple[str, str]:
+    """The (challenge id, answer) of the image code on a rendered page."""
+    match = re.search(rf'name="(?:sms-)?{field}"[^>]*value="([^"]+)"', html)
+    assert match, "no captcha on the page"
+    challenge_id = match.group(1)
+    with app.app_context():
+        answer = db.session.execute(
+            select(CaptchaChallenge.answer).where(CaptchaChallenge.id == challenge_id)
+        ).scalar_one()
+    return challenge_id, answer
+
+
+def csrf_in(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+class Portal:
+    """Drives the enterprise pages the way a user does (CSRF and captcha included)."""
+
+    def __init__(self, client, app, outbox) -> None:
+        self.client, self.app, self.outbox = client, app, outbox
+
+    def login_page(self, mode: str = "sms"):
+        response = self.client.get("/login" + ("?mode=password" if mode == "password" else ""))
+        assert response.status_code == 200
+        return response.get_data(as_text=True)
+
+    def request_code(self, mobile: str, answer: str | None = None, **extra):
+        html = self.login_page()
+        challenge_id, right = captcha_in(html, self.app)
+        data = {
+            "csrf_token": csrf_in(html),
+            "sms-mobile": mobile,
+            "sms-captcha_id": challenge_id,
+            "sms-captcha": right if answer is None else answer,
+            "sms-send_code": "1",
+            **extra,
+        }
+        return self.client.post("/login", data=data)
+
+    def submit_code(self, mobile: str, code: str):
+        html = self.login_page()
+        return self.client.post(
+            "/login",
+            data={"csrf_token": csrf_in(html), "sms-mobile": mobile, "sms-sms_code": code,
+                  "sms-submit": "1"},
+        )
+
+    def login_sms(self, mobile: str = "13800138000"):
+        assert self.request_code(mobile).status_code == 200
+        response = self.submit_code(mobile, self.outbox.last_code(mobile))
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+    def login_password(self, mobile: str, password: str):
+        html = self.login_page("password")
+        return self.client.post(
+            "/login?mode=password",
+            data={"csrf_token": csrf_in(html), "pw-mobile": mobile, "pw-password": password,
+                  "pw-submit": "1"},
+        )
+
+    def post_form(self, url: str, data: dict):
+        """GET the page for its tokens, then POST ``data`` with them."""
+        html = self.client.get(url).get_data(as_text=True)
+        payload = {"csrf_token": csrf_in(html), **data}
+        if 'name="captcha_id"' in html and "captcha_id" not in data:
+            challenge_id, answer = captcha_in(html, self.app)
+            payload.setdefault("captcha_id", challenge_id)
+            payload.setdefault("captcha", answer)
+        return self.client.post(url, data=payload)
+
+
+@pytest.fixture
+def portal(client, app, outbox):
+    return Portal(client, app, outbox)
+
+
+@pytest.fixture
+def make_enterprise(app):
+    def make(mobile: str = "13800138000", password: str | None = PASSWORD, active: bool = True):
+        with app.app_context():
+            user = EnterpriseUser(mobile=mobile, active=active)
+            if password:
+                user.set_password(password)
+            db.session.add(user)
+            db.session.commit()
+            return user.id
+
+    return make
+
+
+@pytest.fixture
+def make_staff(app):
+    def make(username: str, *roles: str, password: str = PASSWORD, active: bool = True):
+        with app.test_request_context():
+            staff = account_ops.create_staff(username, password, roles or ("admin",),
+                                             active=active)
+            db.session.commit()
+            return staff.id
+
+    return make
+
+
+@pytest.fixture
+def staff_login(client, make_staff):
+    """Create a staff user with the given roles and log the client in as them."""
+
+    def login(username: str = "staffer", *roles: str):
+        make_staff(username, *(roles or ("admin",)))
+        html = client.get("/admin/login").get_data(as_text=True)
+        response = client.post(
+            "/admin/login",
+            data={"csrf_token": csrf_in(html), "username": username, "password": PASSWORD},
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+    return login
