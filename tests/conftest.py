@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 from talentadmin import create_app
 from talentadmin.accounts import operations as account_ops
 from talentadmin.accounts.models import EnterpriseUser
-from talentadmin.core.models import CaptchaChallenge
+from talentadmin.core.models import CaptchaChallenge, RateCounter
 from talentadmin.extensions import db
 from talentadmin.pages.operations import seed_defaults
 
@@ -115,6 +115,13 @@ def captcha_in(html: str, app, field: str = "captcha_id") -> tuple[str, str]:
             select(CaptchaChallenge.answer).where(CaptchaChallenge.id == challenge_id)
         ).scalar_one()
     return challenge_id, answer
+
+
+def forget_minute_limit(app) -> None:
+    """Let a test send the next SMS code at once instead of waiting a minute."""
+    with app.app_context():
+        db.session.execute(delete(RateCounter).where(RateCounter.key.like("sms:minute:%")))
+        db.session.commit()
 
 
 def csrf_in(html: str) -> str:

@@ -22,9 +22,11 @@ def _fresh_captcha(form) -> None:
     form.captcha.raw_data = None
 
 
-def _enterprise_required():
+def _enterprise():
+    """The logged-in enterprise user itself (not the proxy), or 403."""
     if getattr(current_user, "kind", None) != "enterprise":
         abort(403)
+    return current_user._get_current_object()
 
 
 @bp.route("/captcha/<challenge_id>.png")
@@ -79,7 +81,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    operations.logout(current_user)
+    operations.logout(current_user._get_current_object())
     flash(_("You have logged out."), "info")
     return redirect(url_for("portal.home"))
 
@@ -87,23 +89,22 @@ def logout():
 @bp.route("/account")
 @login_required
 def profile():
-    _enterprise_required()
-    return render_template("accounts/profile.html", user=current_user)
+    return render_template("accounts/profile.html", user=_enterprise())
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def password():
-    _enterprise_required()
+    user = _enterprise()
     form = SetPasswordForm()
     if request.method == "POST" and form.validate_on_submit():
         try:
             if form.send_code.data:
-                operations.send_own_code(current_user, "password")
+                operations.send_own_code(user, "password")
                 flash(_("An SMS code has been sent to your registered mobile."), "success")
             else:
                 operations.set_password(
-                    current_user, form.new_password.data,
+                    user, form.new_password.data,
                     old_password=form.old_password.data or "", code=form.sms_code.data or "",
                 )
                 flash(_("Your password has been saved."), "success")
@@ -117,18 +118,18 @@ def password():
 @bp.route("/account/mobile", methods=["GET", "POST"])
 @login_required
 def mobile():
-    _enterprise_required()
+    user = _enterprise()
     form = ChangeMobileForm()
     if request.method == "POST" and form.validate_on_submit():
         try:
             if form.send_code.data:
                 operations.send_change_mobile_code(
-                    current_user, form.new_mobile.data, form.captcha_id.data, form.captcha.data
+                    user, form.new_mobile.data, form.captcha_id.data, form.captcha.data
                 )
                 flash(_("An SMS code has been sent to %(mobile)s.", mobile=form.new_mobile.data),
                       "success")
             else:
-                operations.change_mobile(current_user, form.new_mobile.data, form.sms_code.data)
+                operations.change_mobile(user, form.new_mobile.data, form.sms_code.data)
                 flash(_("Your registered mobile number has been changed."), "success")
                 return redirect(url_for(".profile"))
         except FieldError as error:

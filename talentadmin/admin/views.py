@@ -55,7 +55,7 @@ class StaffIndexView(AdminIndexView):
     @expose("/logout", methods=("POST",))
     def logout(self):
         if current_user.is_authenticated:
-            operations.logout(current_user)
+            operations.logout(current_user._get_current_object())
         flash(_("You have logged out."), "info")
         return redirect(url_for(".login"))
 

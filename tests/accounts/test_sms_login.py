@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 
 from talentadmin.accounts.models import EnterpriseUser
-from talentadmin.core.models import AuditEvent, CaptchaChallenge, RateCounter, SmsCode
+from talentadmin.core.models import AuditEvent, CaptchaChallenge, SmsCode
 from talentadmin.extensions import db
 
-from ..conftest import captcha_in, csrf_in
+from ..conftest import captcha_in, csrf_in, forget_minute_limit
 
 MOBILE = "13800138000"
 
@@ -201,16 +201,10 @@ def test_resend_within_a_minute_says_seconds_left(portal, outbox):
     assert len(outbox.messages()) == 1
 
 
-def _forget_minute_limit(app):
-    with app.app_context():
-        db.session.execute(delete(RateCounter).where(RateCounter.key.like("sms:minute:%")))
-        db.session.commit()
-
-
 def test_eleventh_send_in_an_hour_refused(portal, app, outbox):
     for _ in range(10):
         assert portal.request_code(MOBILE).status_code == 200
-        _forget_minute_limit(app)
+        forget_minute_limit(app)
     response = portal.request_code(MOBILE)
     assert response.status_code == 400
     assert "获取验证码次数过多" in response.get_data(as_text=True)
