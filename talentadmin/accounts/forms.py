@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -13,9 +12,11 @@ from wtforms import (
     SubmitField,
     widgets,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, Length, Optional, Regexp, ValidationError
 
 from ..core.fields import MobileNumber, SmsCodeFormat, password_length, password_max, required
+from ..core.forms import Form
 from .models import ROLES
 
 
@@ -27,7 +28,7 @@ class CaptchaMixin:
     )
 
 
-class SmsLoginForm(CaptchaMixin, FlaskForm):
+class SmsLoginForm(CaptchaMixin, Form):
     """Mobile + image code + SMS code: a new number registers, a known one logs in."""
 
     mobile = StringField(
@@ -52,7 +53,7 @@ class SmsLoginForm(CaptchaMixin, FlaskForm):
             raise ValidationError(_l("Enter the 6-digit code sent to your mobile."))
 
 
-class PasswordLoginForm(FlaskForm):
+class PasswordLoginForm(Form):
     mobile = StringField(
         _l("Mobile number"),
         validators=[required(), MobileNumber()],
@@ -66,7 +67,7 @@ class PasswordLoginForm(FlaskForm):
     submit = SubmitField(_l("Log in"))
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(Form):
     """Set or change the password, proven by the old password or an SMS code."""
 
     old_password = PasswordField(
@@ -108,7 +109,7 @@ class SetPasswordForm(FlaskForm):
         return ok
 
 
-class ChangeMobileForm(CaptchaMixin, FlaskForm):
+class ChangeMobileForm(CaptchaMixin, Form):
     new_mobile = StringField(
         _l("New mobile number"),
         validators=[required(), MobileNumber()],
@@ -126,7 +127,7 @@ class ChangeMobileForm(CaptchaMixin, FlaskForm):
     validate_sms_code = SmsLoginForm.validate_sms_code
 
 
-class StaffLoginForm(FlaskForm):
+class StaffLoginForm(Form):
     username = StringField(
         _l("Username"), validators=[required(), Length(max=64)],
         render_kw={"autocomplete": "username"},
@@ -144,7 +145,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class StaffForm(FlaskForm):
+class StaffForm(Form):
     """A staff account, as the admin edits it. The password is required on create only."""
 
     username = StringField(
@@ -160,7 +161,7 @@ class StaffForm(FlaskForm):
     )
     full_name = StringField(_l("Full name"), validators=[Optional(), Length(max=64)])
     roles = MultiCheckboxField(
-        _l("Roles"), choices=[(key, label) for key, label in ROLES.items()]
+        _l("Roles"), choices=[SelectChoice(key, label) for key, label in ROLES.items()]
     )
     active = BooleanField(_l("Active"), default=True)
     password = PasswordField(
@@ -175,7 +176,7 @@ class StaffForm(FlaskForm):
             raise ValidationError(_l("Choose at least one role."))
 
 
-class EnterpriseAdminForm(FlaskForm):
+class EnterpriseAdminForm(Form):
     """What an admin may change on an enterprise account: switch it off or on."""
 
     active = BooleanField(

@@ -6,8 +6,8 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin.contrib.sqla import ModelView
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 
+from ..core.forms import Form
 from ..extensions import db
 
 ALL_STAFF = ("admin", "initial_reviewer", "second_reviewer", "supervisor")
@@ -46,7 +46,7 @@ class RoleModelView(ModelView):
     allow_create = allow_edit = True
     allow_delete = False
 
-    form_base_class = FlaskForm  # CSRF on every admin form, delete and action
+    form_base_class = Form  # CSRF on every admin form, delete and action
     can_export = False  # the stock export would bypass masking, audit and streaming
     can_view_details = True
     page_size = 20

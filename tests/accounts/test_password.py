@@ -139,7 +139,7 @@ def test_mismatched_confirmation(portal, make_enterprise):
 def test_password_change_ends_other_sessions(portal, app, make_enterprise):
     make_enterprise(MOBILE)
     other = app.test_client()
-    from ..conftest import Portal, Outbox
+    from ..conftest import Outbox, Portal
 
     Portal(other, app, Outbox(app)).login_password(MOBILE, PASSWORD)
     assert other.get("/account").status_code == 200

@@ -1,0 +1,110 @@
+"""The SMS backends: console outbox, and the HTTP gateway against a local stub server."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from talentadmin.core import sms
+
+
+class _Gateway(BaseHTTPRequestHandler):
+    received: list = []
+    status = 200
+
+    def do_POST(self):  # noqa: N802 - http.server's naming
+        length = int(self.headers["Content-Length"])
+        type(self).received.append(
+            {"body": json.loads(self.rfile.read(length)), "auth": self.headers.get("Authorization"),
+             "type": self.headers.get("Content-Type")}
+        )
+        self.send_response(type(self).status)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def gateway():
+    _Gateway.received = []
+    _Gateway.status = 200
+    server = HTTPServer(("127.0.0.1", 0), _Gateway)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/send", _Gateway
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def http_app(app, gateway):
+    url, _ = gateway
+    saved = {k: app.config[k] for k in ("SMS_BACKEND", "SMS_HTTP_URL", "SMS_HTTP_TOKEN",
+                                        "SMS_HTTP_TEMPLATE")}
+    app.config.update(SMS_BACKEND="http", SMS_HTTP_URL=url, SMS_HTTP_TOKEN="t0ken",
+                      SMS_HTTP_TEMPLATE='{"phone": "{to}", "msg": "{text}", "sign": "人才港"}')
+    yield app
+    app.config.update(saved)
+
+
+def test_http_backend_posts_the_template(http_app, gateway, portal, outbox):
+    _, handler = gateway
+    assert portal.request_code("13800138000").status_code == 200
+    (call,) = handler.received
+    assert call["body"]["phone"] == "13800138000" and call["body"]["sign"] == "人才港"
+    assert "【人才引进】您的验证码为" in call["body"]["msg"]
+    assert call["auth"] == "Bearer t0ken" and call["type"].startswith("application/json")
+    assert outbox.messages() == []  # the console outbox is not used
+
+
+def test_text_with_quotes_stays_valid_json(http_app, gateway):
+    _, handler = gateway
+    with http_app.test_request_context():
+        sms.backend().send("13800138000", 'say "hi"\nand \\ bye')
+    assert handler.received[0]["body"]["msg"] == 'say "hi"\nand \\ bye'
+
+
+def test_gateway_failure_is_a_clear_message(http_app, gateway, portal):
+    _, handler = gateway
+    handler.status = 500
+    response = portal.request_code("13800138000")
+    assert response.status_code == 400
+    assert "短信暂时无法发送" in response.get_data(as_text=True)
+
+
+def test_unreachable_gateway_is_a_clear_message(http_app, portal):
+    http_app.config["SMS_HTTP_URL"] = "http://127.0.0.1:9/unreachable"
+    response = portal.request_code("13800138000")
+    assert response.status_code == 400 and "短信暂时无法发送" in response.get_data(as_text=True)
+
+
+def test_sms_switched_off_sends_no_notice(app, outbox):
+    app.config["SMS_ENABLED"] = False
+    try:
+        with app.test_request_context():
+            sms.send_text("13800138000", "notice")
+    finally:
+        app.config["SMS_ENABLED"] = True
+    assert outbox.messages() == []
+
+
+def test_captcha_test_mode_refused_outside_console(tmp_path):
+    from talentadmin import create_app
+
+    with pytest.raises(RuntimeError, match="TALENTADMIN_SMS_BACKEND=console"):
+        create_app({"INSTANCE_PATH": str(tmp_path), "CAPTCHA_TEST_MODE": True,
+                    "SMS_BACKEND": "http", "SMS_HTTP_URL": "http://127.0.0.1:9/"})
+
+
+def test_console_log_never_holds_the_code(portal, caplog, outbox):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="talentadmin.core.sms"):
+        portal.request_code("13800138000")
+    code = outbox.last_code("13800138000")
+    assert caplog.records and all(code not in r.getMessage() for r in caplog.records)
+    assert all("13800138000" not in r.getMessage() for r in caplog.records)
