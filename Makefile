@@ -25,7 +25,8 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 catalogs: $(VENV)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -d translations -f -D messages >/dev/null
+	$(BIN)/pybabel compile -d translations -D messages >/dev/null
+	$(BIN)/pybabel compile -d translations -D admin >/dev/null
 
 lint: setup
 	$(BIN)/ruff check .

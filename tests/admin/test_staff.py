@@ -99,6 +99,7 @@ def test_staff_form_errors_beside_fields_keep_input(client, staff_login, make_st
         "roles": ["supervisor"], "password": "short"})
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "密码长度须为 8 至 128 个字符" in page
+    assert "创建记录失败" in page  # Flask-Admin's flash, in Chinese too
     assert 'value="王芳"' in page
     response = client.post("/admin/staff_user/new/", data={
         "csrf_token": csrf_in(html), "username": "taken", "full_name": "王芳",

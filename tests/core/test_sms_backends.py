@@ -15,7 +15,7 @@ class _Gateway(BaseHTTPRequestHandler):
     received: list = []
     status = 200
 
-    def do_POST(self):  # noqa: N802 - http.server's naming
+    def do_POST(self):
         length = int(self.headers["Content-Length"])
         type(self).received.append(
             {"body": json.loads(self.rfile.read(length)), "auth": self.headers.get("Authorization"),
