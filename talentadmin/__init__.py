@@ -94,10 +94,18 @@ def _load_user(user_id: str):
 
 def _register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
+    from .certification.views import bp as certification_bp
+    from .core.views import bp as files_bp
+    from .declarations.views import bp as declarations_bp
     from .pages.views import bp as portal_bp
+    from .permits.views import bp as permits_bp
 
     app.register_blueprint(portal_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(certification_bp)
+    app.register_blueprint(files_bp)
+    app.register_blueprint(permits_bp)
+    app.register_blueprint(declarations_bp)
 
 
 def _register_hooks(app: Flask) -> None:
@@ -122,7 +130,11 @@ def _register_hooks(app: Flask) -> None:
     def _template_globals():
         from flask_babel import get_locale
 
+        from .reference.models import label as ref_label
+
         return {
+            "unread_notices": _unread_notices(),
+            "ref_label": ref_label,
             "csp_nonce": csp_nonce,
             "current_locale": str(get_locale()),
             "languages": app.config["LANGUAGES"],
@@ -130,6 +142,19 @@ def _register_hooks(app: Flask) -> None:
         }
 
     app.session_interface = HttpsAwareSessionInterface()
+
+
+def _unread_notices() -> int:
+    from flask_login import current_user
+
+    from .core.models import Notice
+
+    if getattr(current_user, "kind", None) != "enterprise":
+        return 0
+    return db.session.execute(
+        db.select(db.func.count(Notice.id)).where(
+            Notice.enterprise_user_id == current_user.id, Notice.read_at.is_(None))
+    ).scalar()
 
 
 def _register_errors(app: Flask) -> None:
@@ -158,7 +183,9 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(413)
     def _too_large(error):
-        return render_error(413, _("File too large"), _("The upload is larger than allowed."))
+        return render_error(413, _("File too large"),
+                            _("A file may be at most 10 MB. Go back and upload it again as a "
+                              "smaller scan or photo."))
 
     @app.errorhandler(429)
     def _too_many(error):

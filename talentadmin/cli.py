@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from .core.fields import PASSWORD_MAX, PASSWORD_MIN
 from .core.ratelimit import counters
 from .extensions import db
 from .pages.operations import seed_defaults
+from .reference.operations import seed_defaults as seed_reference
 
 DEMO_STAFF = (
     ("admin", "系统管理员", ("admin",)),
@@ -60,9 +62,27 @@ def register_cli(app) -> None:
         """Add the default page texts (and demo accounts); safe to run again."""
         added = seed_defaults()
         click.echo(f"default texts: {added} added")
+        click.echo(f"reference entries: {seed_reference()} added")
         if demo:
             _seed_demo()
         db.session.commit()
+
+    @app.cli.command("ocr-licence")
+    @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+    @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+    @click.option("--engine", default=None, help="rapidocr (default) or easyocr.")
+    def ocr_licence(files: tuple[str, ...], as_json: bool, engine: str | None) -> None:
+        """Read the unit name and credit code from business licence images or PDFs."""
+        from .certification.ocr import ocr_files
+
+        for row in ocr_files(files, engine or current_app.config["OCR_ENGINE"]):
+            if as_json:
+                click.echo(json.dumps(row, ensure_ascii=False))
+            else:
+                valid = "valid" if row["credit_code_valid"] else "INVALID"
+                click.echo(f"{row['file']}: {row['name'] or '-'} | {row['credit_code'] or '-'} "
+                           f"({valid}) [{row['engine']}, {row['seconds']:.2f}s]"
+                           + (f" error: {row['error']}" if row.get("error") else ""))
 
     @app.cli.command("purge-expired")
     def purge_expired() -> None:
@@ -97,6 +117,7 @@ def _seed_demo() -> None:
         user = EnterpriseUser(mobile=DEMO_ENTERPRISE_MOBILE)
         user.set_password(password)
         db.session.add(user)
+    _seed_demo_round()
     outbox = current_app.config["SMS_OUTBOX"]
     click.echo("")
     click.echo("Demo logins (development data; the password is in instance/demo-password):")
@@ -104,3 +125,16 @@ def _seed_demo() -> None:
         click.echo(f"  staff  {username:<11} {password}   roles: {', '.join(roles)}   /admin/login")
     click.echo(f"  enterprise  {DEMO_ENTERPRISE_MOBILE}  {password}   (password login at /login)")
     click.echo(f"  or register any new mobile number at /login; SMS codes go to {outbox}")
+
+
+def _seed_demo_round() -> None:
+    """An open round for this year, so the demo can be walked at once."""
+    from datetime import datetime
+
+    from .declarations.models import Round
+
+    year = datetime.now().year
+    name = f"{year}年引进人才需求申报"
+    if db.session.execute(select(Round.id).where(Round.name == name)).first() is None:
+        db.session.add(Round(name=name, opens_at=datetime(year, 1, 1),
+                             closes_at=datetime(year + 1, 1, 1)))

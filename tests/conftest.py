@@ -20,7 +20,13 @@ from talentadmin.accounts import operations as account_ops
 from talentadmin.accounts.models import EnterpriseUser
 from talentadmin.core.models import CaptchaChallenge, RateCounter
 from talentadmin.extensions import db
-from talentadmin.pages.operations import seed_defaults
+from talentadmin.pages.operations import seed_defaults as seed_pages
+from talentadmin.reference.operations import seed_defaults as seed_reference
+
+
+def seed_defaults() -> None:
+    seed_pages()
+    seed_reference()
 
 TEST_DATABASE_URL = os.environ.get("TALENTADMIN_TEST_DATABASE_URL")
 PASSWORD = "correct horse 42"
@@ -176,6 +182,11 @@ class Portal:
                   "pw-submit": "1"},
         )
 
+    def post_multipart(self, url: str, data: dict):
+        html = self.client.get(url).get_data(as_text=True)
+        return self.client.post(url, data={"csrf_token": csrf_in(html), **data},
+                                content_type="multipart/form-data")
+
     def post_form(self, url: str, data: dict):
         """GET the page for its tokens, then POST ``data`` with them."""
         html = self.client.get(url).get_data(as_text=True)
@@ -233,3 +244,117 @@ def staff_login(client, make_staff):
         return response
 
     return login
+
+
+# --- the enterprise journey ------------------------------------------------------------------
+
+UNIT = "北京云帆智联科技有限公司"
+UNIT_CODE = "91110105MA01R8DQ2M"
+
+
+def png_bytes(colour: str = "white") -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 40), colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def pdf_bytes() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (60, 80), "white").save(buffer, format="PDF")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def certified(app, make_enterprise):
+    """An enterprise account with an approved unit certification; returns its id."""
+    from io import BytesIO
+
+    from werkzeug.datastructures import FileStorage
+
+    from talentadmin.certification.models import Certification
+    from talentadmin.core import storage
+
+    def make(mobile: str = "13800138000", name: str = UNIT, code: str = UNIT_CODE) -> int:
+        user_id = make_enterprise(mobile)
+        with app.test_request_context():
+            licence = storage.save_upload(FileStorage(BytesIO(png_bytes()), filename="l.png"),
+                                          enterprise_user_id=user_id)
+            db.session.add(Certification(
+                enterprise_user_id=user_id, licence=licence, status="approved",
+                ocr_name=name, ocr_credit_code=code, ocr_code_valid=True,
+                name=name, credit_code=code, email="hr@example.com"))
+            db.session.commit()
+        return user_id
+
+    return make
+
+
+@pytest.fixture
+def open_round(app):
+    from datetime import timedelta
+
+    from talentadmin.core.timeutil import utcnow
+    from talentadmin.declarations.models import Round
+
+    with app.app_context():
+        now = utcnow()
+        round_ = Round(name="2026年引进人才需求申报", opens_at=now - timedelta(days=1),
+                       closes_at=now + timedelta(days=30))
+        db.session.add(round_)
+        db.session.commit()
+        return round_.id
+
+
+def permit_form_data(**overrides) -> dict:
+    import io
+
+    data = {
+        "qualifications": ["hightech"],
+        "registered_district": "chaoyang", "tax_district": "chaoyang", "field": "ai",
+        "contact_name": "王经办", "contact_mobile": "13900001111",
+        "tax_1": "125.50", "tax_2": "98", "tax_3": "0.75",
+        "intro": "人工智能软件研发企业。",
+        "cert_hightech": (io.BytesIO(pdf_bytes()), "高新证书.pdf"),
+        "tax_file_1": (io.BytesIO(pdf_bytes()), "2025.pdf"),
+        "tax_file_2": (io.BytesIO(pdf_bytes()), "2024.pdf"),
+        "tax_file_3": (io.BytesIO(png_bytes()), "2023.png"),
+        "submit": "1",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+@pytest.fixture
+def permitted(app, certified, portal, staff_login):
+    """A logged-in enterprise whose business permission was approved by a reviewer."""
+    from talentadmin.permits.models import PermitRevision
+
+    def make(mobile: str = "13800138000", **kwargs) -> int:
+        user_id = certified(mobile, **kwargs)
+        response = portal.login_password(mobile, PASSWORD)
+        assert response.status_code == 302
+        response = portal.post_multipart("/talent/permit/apply", permit_form_data())
+        assert response.status_code == 302, response.get_data(as_text=True)
+        with app.test_request_context():
+            from talentadmin.accounts.models import StaffUser
+            from talentadmin.permits import operations
+
+            staff = StaffUser(username=f"approver{user_id}", full_name="")
+            staff.role_names = ["initial_reviewer"]
+            staff.set_password(PASSWORD)
+            db.session.add(staff)
+            revision = db.session.execute(select(PermitRevision).join(PermitRevision.permit)
+                                          .filter_by(enterprise_user_id=user_id)).scalar_one()
+            assert operations.approve(revision, staff)
+            db.session.commit()
+        return user_id
+
+    return make

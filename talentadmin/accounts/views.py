@@ -22,7 +22,7 @@ def _fresh_captcha(form) -> None:
     form.captcha.raw_data = None
 
 
-def _enterprise():
+def current_enterprise():
     """The logged-in enterprise user itself (not the proxy), or 403."""
     if getattr(current_user, "kind", None) != "enterprise":
         abort(403)
@@ -89,13 +89,34 @@ def logout():
 @bp.route("/account")
 @login_required
 def profile():
-    return render_template("accounts/profile.html", user=_enterprise())
+    return render_template("accounts/profile.html", user=current_enterprise())
+
+
+@bp.route("/notices", methods=["GET", "POST"])
+@login_required
+def notices():
+    from ..core.models import Notice
+    from ..core.notify import render
+    from ..core.timeutil import utcnow
+    from ..extensions import db
+
+    user = current_enterprise()
+    if request.method == "POST":  # mark all as read
+        db.session.execute(
+            db.update(Notice).where(Notice.enterprise_user_id == user.id,
+                                    Notice.read_at.is_(None)).values(read_at=utcnow()))
+        return redirect(url_for(".notices"))
+    rows = list(db.session.execute(
+        db.select(Notice).where(Notice.enterprise_user_id == user.id)
+        .order_by(Notice.id.desc()).limit(200)).scalars())
+    return render_template("accounts/notices.html", notices=rows, render=render,
+                           unread=any(n.read_at is None for n in rows))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def password():
-    user = _enterprise()
+    user = current_enterprise()
     form = SetPasswordForm()
     if request.method == "POST" and form.validate_on_submit():
         try:
@@ -118,7 +139,7 @@ def password():
 @bp.route("/account/mobile", methods=["GET", "POST"])
 @login_required
 def mobile():
-    user = _enterprise()
+    user = current_enterprise()
     form = ChangeMobileForm()
     if request.method == "POST" and form.validate_on_submit():
         try:

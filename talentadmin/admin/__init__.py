@@ -13,9 +13,17 @@ from .views import AuditLogView, StaffIndexView
 def build_admin(app) -> Admin:
     from ..accounts.admin import EnterpriseUserView, StaffUserView
     from ..accounts.models import EnterpriseUser, StaffUser
+    from ..certification.admin import CertificationQueueView, CertificationView
+    from ..certification.models import Certification
     from ..core.models import AuditEvent
+    from ..declarations.admin import RoundView
+    from ..declarations.models import Round
     from ..pages.admin import PageTextView
     from ..pages.models import PageText
+    from ..permits.admin import PermitReviewView
+    from ..permits.models import PermitRevision
+    from ..reference.admin import ReferenceItemView
+    from ..reference.models import KINDS
 
     admin = Admin(
         app,
@@ -26,6 +34,18 @@ def build_admin(app) -> Admin:
         # Fills the few strings Flask-Admin's shipped zh catalog lacks; its own come after.
         translations_path=app.config["BABEL_TRANSLATION_DIRECTORIES"],
     )
+    admin.add_view(CertificationQueueView(Certification, name=_l("Certification review"),
+                                          category=_l("Certification"),
+                                          endpoint="certification_queue"))
+    admin.add_view(CertificationView(Certification, name=_l("All certifications"),
+                                     category=_l("Certification"), endpoint="certification_all"))
+    admin.add_view(PermitReviewView(PermitRevision, name=_l("Business permissions"),
+                                    endpoint="permit_review"))
+    admin.add_view(RoundView(Round, name=_l("Rounds"), category=_l("Settings"),
+                             endpoint="round"))
+    for kind, title in KINDS.items():
+        admin.add_view(ReferenceItemView(kind, name=title, category=_l("Reference lists"),
+                                         endpoint=f"reference_{kind}"))
     admin.add_view(EnterpriseUserView(EnterpriseUser, name=_l("Enterprise accounts"),
                                       category=_l("Accounts"), endpoint="enterprise_user"))
     admin.add_view(StaffUserView(StaffUser, name=_l("Staff accounts"),

@@ -28,6 +28,19 @@ def deny(name: str | None = None):
     return abort(403)
 
 
+def ref_options(kind: str):
+    """Filter choices from a reference list, read per request (the lists are editable)."""
+
+    def options():
+        from flask import has_app_context
+
+        from ..reference.models import items
+
+        return [(i.code, i.name) for i in items(kind)] if has_app_context() else []
+
+    return options
+
+
 class RoleModelView(ModelView):
     """A grid whose rights follow the viewer's roles.
 
@@ -85,6 +98,10 @@ class RoleModelView(ModelView):
             return self.can_delete
         roles = self.action_roles.get(name)
         return roles is not None and self._has(roles) and super().is_action_allowed(name)
+
+    def _get_filter_groups(self):
+        self._refresh_filters_cache()  # choices from editable lists and in the viewer's language
+        return super()._get_filter_groups()
 
     # --- what may be seen ----------------------------------------------------------------
     def scope_query(self, query):

@@ -44,3 +44,37 @@ class SmsCodeFormat:
     def __call__(self, form, field) -> None:
         if field.data and not (len(field.data.strip()) == 6 and field.data.strip().isdigit()):
             raise ValidationError(_l("The SMS code is 6 digits."))
+
+
+class Money:
+    """An amount in 万元: digits with at most two decimals, no sign, no exponent."""
+
+    def __init__(self, maximum: int = 10**10) -> None:
+        self.maximum = maximum
+
+    def __call__(self, form, field) -> None:
+        import re
+        from decimal import Decimal
+
+        from flask_babel import gettext as _
+
+        raw = (field.data or "").strip().replace(",", "")
+        if not raw:
+            return
+        if raw.startswith("-"):
+            raise ValidationError(_("The amount cannot be negative."))
+        if not re.fullmatch(r"\d+(\.\d+)?", raw):
+            raise ValidationError(_("Enter a number in 10,000 yuan, e.g. 125.50."))
+        if not re.fullmatch(r"\d+(\.\d{1,2})?", raw):
+            raise ValidationError(_("Use at most two decimals."))
+        if Decimal(raw) >= self.maximum:
+            raise ValidationError(_("The amount is too large."))
+        field.data = raw
+
+
+class NoneOr:
+    """Required free text where the guide allows ``无`` / ``none`` when there is nothing."""
+
+    def __call__(self, form, field) -> None:
+        if field.data is not None:
+            field.data = field.data.strip()

@@ -69,3 +69,65 @@ class SmsCode(db.Model):
     used_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_sms_code_lookup", "mobile", "purpose", "created_at"),)
+
+
+class Attachment(db.Model):
+    """An uploaded file: stored once under its sha256, described here.
+
+    The bytes live in the upload folder under a server-made path; nothing the user sent
+    (name, MIME type) decides where or how it is stored or served.
+    """
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(8))  # jpg | png | pdf, decided by content
+    original_name: Mapped[str] = mapped_column(String(255), default="")
+    enterprise_user_id: Mapped[int | None] = mapped_column(
+        db.ForeignKey("enterprise_user.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def content_type(self) -> str:
+        return CONTENT_TYPES[self.kind]
+
+
+CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "pdf": "application/pdf"}
+
+
+class StatusChange(db.Model):
+    """The timeline of a record with states: each change, when, by whom, and why."""
+
+    __tablename__ = "status_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[int]
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(db.Text)
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor_label: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_status_change_target", "target_type", "target_id", "at"),)
+
+
+class Notice(db.Model):
+    """An in-portal notice to an enterprise account, rendered in the reader's language."""
+
+    __tablename__ = "notice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_user_id: Mapped[int] = mapped_column(
+        db.ForeignKey("enterprise_user.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(48))
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    link: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]

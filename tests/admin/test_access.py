@@ -21,6 +21,10 @@ MATRIX = {
     "/admin/enterprise_user/edit/?id={enterprise}": {"admin": OK, "initial_reviewer": "redirect",
                                                      "second_reviewer": "redirect",
                                                      "supervisor": "redirect"},
+    "/admin/certification_queue/": dict.fromkeys(ROLES, OK),
+    "/admin/certification_all/": dict.fromkeys(ROLES, OK),
+    "/admin/certification_all/new/": {"admin": "redirect", "initial_reviewer": "redirect",
+                                      "second_reviewer": "redirect", "supervisor": "redirect"},
     "/admin/page_text/": {"admin": OK},
     "/admin/page_text/edit/?id={page}": {"admin": OK},
     "/admin/audit_event/": {"admin": OK, "supervisor": OK},
@@ -97,7 +101,8 @@ def test_unknown_ids_are_handled(client, staff_login):
 
 def test_stock_export_is_off(client, staff_login):
     staff_login("boss", "admin", )
-    for view in ("staff_user", "enterprise_user", "audit_event", "page_text"):
+    for view in ("staff_user", "enterprise_user", "audit_event", "page_text",
+                 "certification_queue", "certification_all"):
         assert client.get(f"/admin/{view}/export/csv/").status_code in (302, 404)
 
 

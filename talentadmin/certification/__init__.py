@@ -1,0 +1,1 @@
+"""Business licence (营业执照) OCR: image loading, OCR engines and field extraction."""

@@ -1,0 +1,131 @@
+"""Everything that changes a certification: upload and OCR, submit, staff decisions."""
+
+from __future__ import annotations
+
+import logging
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..core import audit, storage
+from ..core.errors import FieldError
+from ..core.timeutil import utcnow
+from ..core.workflow import ENTERPRISE, SYSTEM, TransitionError, apply
+from ..extensions import db
+from . import workflow
+from .models import Certification
+
+log = logging.getLogger(__name__)
+
+
+def current(user_id: int) -> Certification | None:
+    """The account's newest certification record (its current state)."""
+    return db.session.execute(
+        select(Certification)
+        .where(Certification.enterprise_user_id == user_id)
+        .order_by(Certification.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def approved(user_id: int) -> Certification | None:
+    """The newest approved certification: the unit the account acts for."""
+    return db.session.execute(
+        select(Certification)
+        .where(Certification.enterprise_user_id == user_id,
+               Certification.status == workflow.APPROVED)
+        .order_by(Certification.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def _move(cert: Certification, action: str, roles, *, reason: str | None = None,
+          actor=None) -> None:
+    apply(cert, workflow.WORKFLOW, action, roles, actor=actor, reason=reason)
+
+
+def upload(user, file_storage) -> Certification:
+    """Store the licence, read it, and open a record the operator confirms next."""
+    from .ocr import OcrError, read_licence
+
+    try:
+        licence = storage.save_upload(file_storage, enterprise_user_id=user.id)
+    except storage.UploadError as error:
+        audit.record("certification.upload", outcome="failure", detail={"reason": error.reason})
+        raise FieldError("licence", storage.upload_error_message(error.reason)) from None
+    cert = Certification(enterprise_user_id=user.id, licence=licence,
+                         status=workflow.RECOGNISED)
+    try:
+        reading = read_licence(storage.read_bytes(licence), engine=_engine_name())
+    except OcrError as error:  # unreadable after all: the operator types, staff review
+        log.warning("licence OCR failed for attachment %s: %s", licence.id, error)
+    else:
+        cert.ocr_name = reading.name
+        cert.ocr_credit_code = reading.credit_code
+        cert.ocr_code_valid = reading.credit_code_valid
+        cert.ocr_engine = reading.engine
+        cert.ocr_seconds = round(reading.seconds, 3)
+    db.session.add(cert)
+    db.session.flush()
+    audit.record("certification.upload", target=cert, detail={
+        "name_read": bool(cert.ocr_name), "code_read": bool(cert.ocr_credit_code),
+        "code_valid": cert.ocr_code_valid, "engine": cert.ocr_engine})
+    return cert
+
+
+def _engine_name() -> str:
+    from flask import current_app
+
+    return current_app.config["OCR_ENGINE"]
+
+
+def code_held_elsewhere(code: str, user_id: int) -> bool:
+    return db.session.execute(
+        select(Certification.id).where(
+            Certification.credit_code == code,
+            Certification.status == workflow.APPROVED,
+            Certification.enterprise_user_id != user_id,
+        ).limit(1)
+    ).first() is not None
+
+
+def submit(cert: Certification, *, name: str, credit_code: str, email: str) -> None:
+    """The operator confirms (or corrects) the values: approve at once or queue for review.
+
+    Automatic approval needs a name and a check-digit-valid code from OCR, both
+    unchanged by the operator, and no other account holding that code.
+    """
+    if cert.status != workflow.RECOGNISED:
+        raise FieldError("name", _("This certification was already submitted."))
+    cert.name, cert.credit_code, cert.email = name.strip(), credit_code, email.strip()
+    cert.submitted_at = utcnow()
+    cert.conflict = code_held_elsewhere(credit_code, cert.enterprise_user_id)
+    clean = bool(cert.ocr_name and cert.ocr_credit_code and cert.ocr_code_valid)
+    if clean and not cert.name_changed and not cert.code_changed and not cert.conflict:
+        cert.decided_at = cert.submitted_at
+        _move(cert, "auto_approve", {SYSTEM})
+    else:
+        _move(cert, "submit_for_review", {ENTERPRISE})
+
+
+def approve(cert: Certification, staff) -> None:
+    _decide(cert, staff, "approve")
+
+
+def reject(cert: Certification, staff, reason: str) -> None:
+    reason = (reason or "").strip()
+    if not reason:
+        raise FieldError("reason", _("Give the reason for the rejection."))
+    _decide(cert, staff, "reject", reason)
+
+
+def _decide(cert: Certification, staff, action: str, reason: str | None = None) -> None:
+    try:
+        _move(cert, action, staff.role_names, reason=reason, actor=staff)
+    except TransitionError as error:
+        raise FieldError("reason", _("This certification is no longer waiting for review.")
+                         if error.reason.startswith("not possible")
+                         else _("Your role may not decide certifications.")) from None
+    cert.reason = reason
+    cert.decided_at = utcnow()
+    cert.decided_by_id = staff.id

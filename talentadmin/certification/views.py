@@ -1,0 +1,77 @@
+"""Portal routes for unit certification (我的认证 → 单位认证)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from ..accounts.views import current_enterprise
+from ..core import audit
+from ..core.errors import FieldError
+from ..extensions import db
+from . import operations, workflow
+from .forms import CertificationForm, LicenceUploadForm
+from .models import Certification
+
+bp = Blueprint("certification", __name__, url_prefix="/certification")
+
+
+@bp.route("/")
+@login_required
+def status():
+    user = current_enterprise()
+    cert = operations.current(user.id)
+    if cert is None:
+        return redirect(url_for(".upload"))
+    if cert.status == workflow.RECOGNISED:
+        return redirect(url_for(".confirm", cert_id=cert.id))
+    return render_template("certification/status.html", cert=cert, workflow=workflow)
+
+
+@bp.route("/upload", methods=["GET", "POST"])
+@login_required
+def upload():
+    user = current_enterprise()
+    form = LicenceUploadForm()
+    if form.validate_on_submit():
+        try:
+            cert = operations.upload(user, form.licence.data)
+            return redirect(url_for(".confirm", cert_id=cert.id))
+        except FieldError as error:
+            error.attach(form)
+    status = 400 if form.errors else 200
+    return render_template("certification/upload.html", form=form,
+                           previous=operations.current(user.id)), status
+
+
+def _own(cert_id: int) -> Certification:
+    user = current_enterprise()
+    cert = db.session.get(Certification, cert_id)
+    if cert is None or cert.enterprise_user_id != user.id:
+        audit.record("certification.denied", outcome="failure", detail={"certification": cert_id})
+        abort(404)
+    return cert
+
+
+@bp.route("/<int:cert_id>/confirm", methods=["GET", "POST"])
+@login_required
+def confirm(cert_id: int):
+    cert = _own(cert_id)
+    if cert.status != workflow.RECOGNISED:
+        return redirect(url_for(".status"))
+    form = CertificationForm(data={"name": cert.ocr_name, "credit_code": cert.ocr_credit_code})
+    if form.validate_on_submit():
+        try:
+            operations.submit(cert, name=form.name.data, credit_code=form.credit_code.data,
+                              email=form.email.data)
+        except FieldError as error:
+            error.attach(form)
+        else:
+            if cert.status == workflow.APPROVED:
+                flash(_("Certification approved: the licence was recognised."), "success")
+            else:
+                flash(_("Submitted. Staff will review the certification."), "info")
+            return redirect(url_for(".status"))
+    status = 400 if form.errors else 200
+    return render_template("certification/confirm.html", form=form, cert=cert), status

@@ -1,0 +1,197 @@
+"""Attachment storage used by every feature.
+
+An upload is streamed to a temporary file in the upload folder while it is hashed and
+measured (a file over the limit is refused as soon as the limit is passed, never read
+whole), its type is decided by its content (magic bytes, then a real decode: Pillow with
+its decompression-bomb guard, pypdfium2 for PDFs), and it is fsynced and renamed to
+``<folder>/<sha256[:2]>/<sha256>`` before the database row is flushed. Files are served
+only through :func:`send_attachment`, after the caller has checked the viewer's rights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+from flask import current_app, send_file
+from PIL import Image, UnidentifiedImageError
+
+from ..extensions import db
+from .models import Attachment
+
+MAX_BYTES = 10 * 1024 * 1024
+CHUNK = 64 * 1024
+MAGIC = (
+    (b"\xff\xd8\xff", "jpg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"%PDF-", "pdf"),
+)
+IMAGE_FORMATS = {"jpg": "JPEG", "png": "PNG"}
+EXTENSIONS = {"jpg": ".jpg", "png": ".png", "pdf": ".pdf"}
+
+
+class UploadError(Exception):
+    """Why an upload was refused: ``missing``, ``empty``, ``too_large``, ``type``,
+    ``corrupt``, ``encrypted`` or ``bomb``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def sniff(head: bytes) -> str | None:
+    for magic, kind in MAGIC:
+        if head.startswith(magic):
+            return kind
+    return None
+
+
+def upload_folder() -> Path:
+    folder = Path(current_app.config["UPLOAD_FOLDER"])
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def path_of(attachment: Attachment) -> Path:
+    return upload_folder() / attachment.sha256[:2] / attachment.sha256
+
+
+def _check_image(path: str, kind: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(path) as image:
+                if image.format != IMAGE_FORMATS[kind]:
+                    raise UploadError("type")
+                image.load()
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise UploadError("bomb") from None
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            raise UploadError("corrupt") from None
+
+
+def _check_pdf(path: str) -> None:
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(path)
+    except pdfium.PdfiumError as exc:
+        raise UploadError("encrypted" if "password" in str(exc).lower() else "corrupt") from None
+    try:
+        if len(pdf) < 1:
+            raise UploadError("corrupt")
+    finally:
+        pdf.close()
+
+
+def save_upload(
+    file_storage,
+    *,
+    allowed: tuple[str, ...] = ("jpg", "png", "pdf"),
+    max_bytes: int = MAX_BYTES,
+    enterprise_user_id: int | None = None,
+) -> Attachment:
+    """Store an uploaded file and return its (flushed) ``Attachment`` row."""
+    if file_storage is None or not getattr(file_storage, "filename", None):
+        raise UploadError("missing")
+    folder = upload_folder()
+    digest = hashlib.sha256()
+    size = 0
+    fd, temp_path = tempfile.mkstemp(dir=folder, prefix=".upload-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            head = b""
+            while chunk := file_storage.stream.read(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise UploadError("too_large")
+                if len(head) < 16:
+                    head += chunk[:16]
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if size == 0:
+            raise UploadError("empty")
+        kind = sniff(head)
+        if kind is None or kind not in allowed:
+            raise UploadError("type")
+        if kind == "pdf":
+            _check_pdf(temp_path)
+        else:
+            _check_image(temp_path, kind)
+        sha = digest.hexdigest()
+        final = folder / sha[:2] / sha
+        final.parent.mkdir(exist_ok=True)
+        os.replace(temp_path, final)  # same content, same name: replacing is harmless
+        _fsync_dir(final.parent)
+    except BaseException:
+        if os.path.exists(temp_path):
+            os.unlink(temp_path)
+        raise
+    attachment = Attachment(
+        sha256=sha, size=size, kind=kind, original_name=(file_storage.filename or "")[:255],
+        enterprise_user_id=enterprise_user_id,
+    )
+    db.session.add(attachment)
+    db.session.flush()
+    return attachment
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_bytes(attachment: Attachment) -> bytes:
+    return path_of(attachment).read_bytes()
+
+
+def send_attachment(attachment: Attachment, download_name: str, *, inline: bool = False):
+    """Serve the file after the caller checked the viewer's rights.
+
+    Always a download (RFC 5987 ``filename*`` for Chinese names), except images and
+    PDFs shown inline to staff, which are sandboxed.
+    """
+    name = download_name if Path(download_name).suffix else download_name + EXTENSIONS[
+        attachment.kind]
+    response = send_file(
+        path_of(attachment),
+        mimetype=attachment.content_type,
+        as_attachment=not inline,
+        download_name=name,
+        conditional=True,
+        etag=attachment.sha256,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    if inline:
+        response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"
+    return response
+
+
+def upload_error_message(reason: str, allowed: tuple[str, ...] = ("jpg", "png", "pdf")) -> str:
+    """The translated sentence shown beside the file field."""
+    from flask_babel import gettext as _
+
+    if reason == "type" and tuple(allowed) == ("pdf",):
+        return _("Only PDF files are accepted here, judged by the file's content, not its name.")
+    return {
+        "missing": lambda: _("Choose a file to upload."),
+        "empty": lambda: _("The file is empty (0 bytes). Choose the right file."),
+        "too_large": lambda: _("The file is larger than 10 MB. Upload a smaller scan or photo."),
+        "type": lambda: _("Only JPG, PNG or PDF files are accepted, judged by the file's "
+                          "content, not its name."),
+        "corrupt": lambda: _("The file is damaged and cannot be opened."),
+        "encrypted": lambda: _("The PDF is password-protected. Upload a copy without a "
+                               "password."),
+        "bomb": lambda: _("The image has too many pixels to be processed. Upload a smaller "
+                          "image."),
+    }[reason]()

@@ -1,0 +1,226 @@
+"""Everything that changes a declaration: drafts, submission, the two review stages."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import or_, select, update
+
+from ..core import audit, crypto
+from ..core.errors import FieldError
+from ..core.notify import notify
+from ..core.timeutil import utcnow
+from ..core.workflow import ENTERPRISE, TransitionError, apply
+from ..extensions import db
+from ..permits.models import PermitRevision
+from ..permits.operations import permit_of
+from . import workflow
+from .models import Declaration, DeclarationFile, Round
+
+FIELDS = ("name", "political_status", "title", "education", "degree", "school", "major",
+          "condition", "gender")
+
+
+def open_round() -> Round | None:
+    now = utcnow()
+    return db.session.execute(
+        select(Round).where(Round.opens_at <= now, Round.closes_at > now)
+        .order_by(Round.opens_at.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def overlapping_round(opens_at, closes_at, exclude_id: int | None = None) -> Round | None:
+    """Another round whose window overlaps: at most one round is open at a time."""
+    query = select(Round).where(Round.opens_at < closes_at, Round.closes_at > opens_at)
+    if exclude_id:
+        query = query.where(Round.id != exclude_id)
+    return db.session.execute(query.limit(1)).scalar_one_or_none()
+
+
+def may_declare(user_id: int) -> tuple[bool, str | None]:
+    """Whether the account may add declarations now, and why not."""
+    permit = permit_of(user_id)
+    if permit is None or not permit.approved:
+        return False, _("Declarations need an approved business permission.")
+    if open_round() is None:
+        return False, _("No declaration round is open now.")
+    return True, None
+
+
+def of_user(user_id: int, *, status: str | None = None, round_id: int | None = None):
+    query = select(Declaration).where(Declaration.enterprise_user_id == user_id)
+    if status:
+        query = query.where(Declaration.status == status)
+    if round_id:
+        query = query.where(Declaration.round_id == round_id)
+    return list(db.session.execute(query.order_by(Declaration.id.desc())).scalars())
+
+
+def save(user, declaration: Declaration | None, form) -> Declaration:
+    """Create or update from a checked form; submit when the form asks to."""
+    submitting = form.submitting
+    if declaration is None:
+        if form.form_key.data:  # a re-posted or double-clicked form: one declaration
+            existing = db.session.execute(select(Declaration).where(
+                Declaration.form_key == form.form_key.data,
+                Declaration.enterprise_user_id == user.id)).scalar_one_or_none()
+            if existing is not None:
+                return existing
+        allowed, why = may_declare(user.id)
+        if not allowed:
+            raise FieldError("form", why)
+        permit = permit_of(user.id)
+        in_force: PermitRevision = permit.in_force
+        declaration = Declaration(
+            enterprise_user_id=user.id, round=open_round(), status=workflow.DRAFT,
+            unit_name=in_force.unit_name, credit_code=in_force.credit_code,
+            form_key=form.form_key.data or None)
+        db.session.add(declaration)
+    else:
+        if not declaration.editable:
+            raise FieldError("form", _("This declaration can no longer be changed."))
+        if str(declaration.version) != (form.version.data or ""):
+            raise FieldError("form", _(
+                "This declaration was changed elsewhere since you opened it. Reload the page "
+                "to see the current version, then make your change again."))
+        if submitting and not declaration.round.is_open():
+            raise FieldError("form", _("The round of this declaration is closed."))
+    for name in FIELDS:
+        setattr(declaration, name, (form[name].data or "").strip() or None)
+    declaration.name = declaration.name or ""
+    declaration.age = int(form.age.data) if (form.age.data or "").strip().isdigit() else None
+    declaration.set_id_number(form.id_number.data or None)
+    _check_duplicates(declaration, user.id)
+    _replace_files(declaration, form)
+    db.session.flush()
+    if submitting:
+        action = "resubmit" if declaration.status == workflow.REJECTED else "submit"
+        apply(declaration, workflow.WORKFLOW, action, {ENTERPRISE}, actor=user)
+        declaration.submitted_at = utcnow()
+    else:
+        audit.record("declaration.save", actor=user, target=declaration)
+    return declaration
+
+
+def _check_duplicates(declaration: Declaration, user_id: int) -> None:
+    """Same person twice in a round: refused within the enterprise, flagged across them."""
+    if not declaration.id_hash:
+        declaration.duplicate = False
+        return
+    same_round = select(Declaration).where(
+        Declaration.round_id == declaration.round_id,
+        Declaration.id_hash == declaration.id_hash,
+    )
+    if declaration.id is not None:
+        same_round = same_round.where(Declaration.id != declaration.id)
+    others = list(db.session.execute(same_round).scalars())
+    if any(other.enterprise_user_id == user_id for other in others):
+        raise FieldError("id_number", _(
+            "This person is already declared by your unit in this round."))
+    declared_elsewhere = [o for o in others if o.status != workflow.DRAFT]
+    declaration.duplicate = bool(declared_elsewhere)
+    for other in declared_elsewhere:
+        other.duplicate = True
+
+
+SLOTS = {
+    "social_insurance": "北京市社会保险个人权益记录",
+    "integrity": "诚信声明",
+}
+
+
+def _replace_files(declaration: Declaration, form) -> None:
+    kept = getattr(form, "kept", {})
+    wanted: list[tuple[str, object, str]] = []
+    for slot, label in SLOTS.items():
+        wanted += [(slot, a, label) for a in kept.get(slot, [])]
+    condition = form.conditions.get(declaration.condition or "")
+    evidence_label = (condition.evidence_zh if condition and condition.evidence_zh
+                      else "佐证材料")
+    evidence = kept.get("evidence", [])
+    for n, attachment in enumerate(evidence, start=1):
+        wanted.append(("evidence", attachment,
+                       evidence_label if len(evidence) == 1 else f"{evidence_label}{n}"))
+    current = {(f.slot, f.attachment_id) for f in declaration.files}
+    if current == {(slot, a.id) for slot, a, _ in wanted} and declaration.files:
+        return
+    declaration.files.clear()
+    for slot, attachment, label in wanted:
+        declaration.files.append(DeclarationFile(attachment=attachment, slot=slot, label=label))
+
+
+def find_by_id_number(number: str):
+    """Exact search on the blind index (never a LIKE over ID numbers)."""
+    return select(Declaration).where(Declaration.id_hash == crypto.blind_index(number))
+
+
+# --- the two review stages ------------------------------------------------------------------
+
+
+def decide(declaration: Declaration, staff, action: str, reason: str | None = None) -> bool:
+    """Pass or reject one declaration at its stage. ``False`` when the row is no longer in
+    the state the action leaves from (another reviewer was first) or the role may not."""
+    reason = (reason or "").strip() or None
+    if action in workflow.REJECT_STAGE and not reason:
+        raise FieldError("reason", _("Give the reason for the rejection."))
+    try:
+        workflow.WORKFLOW.next_state(declaration.status, action, staff.role_names)
+    except TransitionError:
+        return False
+    expected = declaration.status
+    claimed = db.session.execute(
+        update(Declaration)
+        .where(Declaration.id == declaration.id, Declaration.status == expected)
+        .values(status=expected)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        return False
+    apply(declaration, workflow.WORKFLOW, action, staff.role_names, actor=staff, reason=reason)
+    now = utcnow()
+    user = declaration.enterprise_user
+    if action == "pass_initial":
+        declaration.initial_passed_at = now
+        notify(user, "declaration.passed_initial", link=f"/talent/declarations/{declaration.id}",
+               name=declaration.name)
+    elif action == "pass_second":
+        declaration.second_passed_at = now
+        notify(user, "declaration.completed", link=f"/talent/declarations/{declaration.id}",
+               name=declaration.name)
+    else:
+        declaration.rejected_stage = workflow.REJECT_STAGE[action]
+        declaration.reason = reason
+        notify(user, "declaration.rejected", link=f"/talent/declarations/{declaration.id}",
+               name=declaration.name, reason=reason)
+    return True
+
+
+def search_condition(term: str):
+    """Grid search: a full ID number matches exactly on the hash, anything else by name."""
+    from ..core.validators import validate_id_number
+
+    try:
+        number = validate_id_number(term.strip())
+    except ValueError:
+        return or_(Declaration.name.contains(term, autoescape=True),
+                   Declaration.unit_name.contains(term, autoescape=True),
+                   Declaration.credit_code == term.strip().upper())
+    return Declaration.id_hash == crypto.blind_index(number)
+
+
+def save_round(round_: Round | None, *, name: str, opens_at, closes_at) -> Round:
+    """Create or change a round; windows may not overlap (one open round at a time)."""
+    clash = overlapping_round(opens_at, closes_at, exclude_id=round_.id if round_ else None)
+    if clash is not None:
+        raise FieldError("opens_at", _("The dates overlap the round %(name)s: only one round "
+                                       "may be open at a time.", name=clash.name))
+    created = round_ is None
+    if created:
+        round_ = Round(name=name, opens_at=opens_at, closes_at=closes_at)
+        db.session.add(round_)
+    else:
+        round_.name, round_.opens_at, round_.closes_at = name, opens_at, closes_at
+    db.session.flush()
+    audit.record("round.create" if created else "round.update", target=round_,
+                 detail={"name": name, "opens_at": opens_at.isoformat(),
+                         "closes_at": closes_at.isoformat()})
+    return round_

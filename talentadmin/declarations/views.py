@@ -1,0 +1,151 @@
+"""Portal routes: the 需求申报 page, declarations, their files and timeline."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..accounts.views import current_enterprise
+from ..certification.operations import approved as approved_certification
+from ..core import audit, storage
+from ..core.errors import FieldError
+from ..core.uploads import preset
+from ..core.workflow import timeline
+from ..extensions import db
+from ..permits.operations import permit_of
+from . import operations, workflow
+from .forms import DeclarationForm
+from .models import Declaration, DeclarationFile, Round
+
+bp = Blueprint("declarations", __name__, url_prefix="/talent")
+
+
+@bp.route("/declare")
+@login_required
+def hub():
+    """需求申报: the permission's state, then every declaration of the unit."""
+    user = current_enterprise()
+    permit = permit_of(user.id)
+    status = request.args.get("status") or None
+    round_id = request.args.get("round", type=int)
+    allowed, why = operations.may_declare(user.id)
+    return render_template(
+        "declarations/hub.html",
+        cert=approved_certification(user.id), permit=permit,
+        latest=permit.latest if permit else None,
+        declarations=operations.of_user(user.id, status=status, round_id=round_id),
+        rounds=list(db.session.execute(select(Round).order_by(Round.opens_at.desc())).scalars()),
+        workflow=workflow, status=status, round_id=round_id, may_declare=allowed,
+        why_not=why, open_round=operations.open_round(),
+    )
+
+
+def _own(declaration_id: int) -> Declaration:
+    user = current_enterprise()
+    declaration = db.session.get(Declaration, declaration_id)
+    if declaration is None or declaration.enterprise_user_id != user.id:
+        audit.record("declaration.denied", outcome="failure",
+                     detail={"declaration": declaration_id})
+        abort(404)
+    return declaration
+
+
+def _edit(declaration: Declaration | None):
+    user = current_enterprise()
+    form = DeclarationForm()
+    if request.method == "GET":
+        if declaration is None:
+            allowed, why = operations.may_declare(user.id)
+            if not allowed:
+                flash(why, "warning")
+                return redirect(url_for(".hub"))
+            form.form_key.data = secrets.token_urlsafe(32)
+        else:
+            for name in operations.FIELDS:
+                form[name].data = getattr(declaration, name)
+            form.age.data = str(declaration.age) if declaration.age else ""
+            form.id_number.data = declaration.id_number or ""
+            form.version.data = str(declaration.version)
+            for slot in ("social_insurance", "integrity", "evidence"):
+                preset(form, slot, [f.attachment for f in declaration.files_for(slot)])
+    elif form.check(user.id):
+        try:
+            saved = operations.save(user, declaration, form)
+            db.session.commit()
+        except FieldError as error:
+            error.attach(form)
+        except StaleDataError:
+            db.session.rollback()
+            form.form_errors.append(_(
+                "This declaration was changed elsewhere since you opened it. Reload the page "
+                "to see the current version, then make your change again."))
+        else:
+            if saved.status == workflow.DRAFT:
+                flash(_("Saved as draft."), "success")
+                return redirect(url_for(".edit", declaration_id=saved.id))
+            flash(_("Submitted. The declaration is pending review."), "success")
+            return redirect(url_for(".detail", declaration_id=saved.id))
+    status = 400 if form.errors else 200
+    return render_template("declarations/edit.html", form=form, declaration=declaration,
+                           open_round=operations.open_round()), status
+
+
+@bp.route("/declarations/new", methods=["GET", "POST"])
+@login_required
+def new():
+    return _edit(None)
+
+
+@bp.route("/declarations/<int:declaration_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(declaration_id: int):
+    declaration = _own(declaration_id)
+    if not declaration.editable:
+        flash(_("This declaration can no longer be changed."), "info")
+        return redirect(url_for(".detail", declaration_id=declaration.id))
+    return _edit(declaration)
+
+
+@bp.route("/declarations/<int:declaration_id>")
+@login_required
+def detail(declaration_id: int):
+    declaration = _own(declaration_id)
+    return render_template("declarations/detail.html", declaration=declaration,
+                           events=timeline(declaration), workflow=workflow)
+
+
+@bp.route("/declarations/<int:declaration_id>/files/<int:file_id>")
+@login_required
+def download(declaration_id: int, file_id: int):
+    declaration = _own(declaration_id)
+    declaration_file = db.session.get(DeclarationFile, file_id)
+    if declaration_file is None or declaration_file.declaration_id != declaration.id:
+        abort(404)
+    return storage.send_attachment(declaration_file.attachment,
+                                   download_name(declaration, declaration_file))
+
+
+def download_name(declaration: Declaration, declaration_file: DeclarationFile) -> str:
+    """``单位-姓名-材料名称.ext``, as the guide asks users to name their files."""
+    return f"{declaration.unit_name}-{declaration.name}-{declaration_file.label}"
+
+
+@bp.route("/integrity-statement")
+@bp.route("/declarations/<int:declaration_id>/integrity-statement")
+@login_required
+def integrity_statement(declaration_id: int | None = None):
+    """A print-ready 诚信声明 filled in with the unit (and the person, when known)."""
+    user = current_enterprise()
+    declaration = _own(declaration_id) if declaration_id else None
+    permit = permit_of(user.id)
+    unit = (declaration.unit_name if declaration else
+            permit.in_force.unit_name if permit and permit.in_force else
+            getattr(approved_certification(user.id), "name", ""))
+    return render_template("declarations/integrity_statement.html", unit=unit,
+                           person=declaration.name if declaration else "",
+                           round=operations.open_round())

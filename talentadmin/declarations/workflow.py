@@ -1,0 +1,45 @@
+"""Declaration states and transitions: the two review stages of the guide's 四."""
+
+from flask_babel import lazy_gettext as _l
+
+from ..core.workflow import ENTERPRISE, Workflow, roles
+
+DRAFT = "draft"
+PENDING_INITIAL = "pending_initial"
+PENDING_SECOND = "pending_second"
+COMPLETED = "completed"
+REJECTED = "rejected"
+
+LABELS = {
+    DRAFT: _l("Draft"),
+    PENDING_INITIAL: _l("Pending review"),
+    PENDING_SECOND: _l("Pending second review"),
+    COMPLETED: _l("Completed"),
+    REJECTED: _l("Not approved"),
+}
+STAGES = {"initial": _l("Initial review"), "second": _l("Second review")}
+BADGES = {DRAFT: "secondary", PENDING_INITIAL: "warning", PENDING_SECOND: "info",
+          COMPLETED: "success", REJECTED: "danger"}
+
+INITIAL = roles("initial_reviewer", "admin")
+SECOND = roles("second_reviewer", "admin")
+OWNER = roles(ENTERPRISE)
+
+WORKFLOW = Workflow(
+    "declaration",
+    {
+        DRAFT: {"submit": (PENDING_INITIAL, OWNER)},
+        PENDING_INITIAL: {
+            "pass_initial": (PENDING_SECOND, INITIAL),
+            "reject_initial": (REJECTED, INITIAL),
+        },
+        PENDING_SECOND: {
+            "pass_second": (COMPLETED, SECOND),
+            "reject_second": (REJECTED, SECOND),  # back to the initial stage on resubmission
+        },
+        REJECTED: {"resubmit": (PENDING_INITIAL, OWNER)},
+    },
+)
+
+EDITABLE = {DRAFT, REJECTED}
+REJECT_STAGE = {"reject_initial": "initial", "reject_second": "second"}

@@ -1,0 +1,114 @@
+"""Applying for the business permission and deciding on it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from ..certification.operations import approved as approved_certification
+from ..core.errors import FieldError
+from ..core.notify import notify
+from ..core.timeutil import utcnow
+from ..core.workflow import TransitionError, apply
+from ..extensions import db
+from . import workflow
+from .models import Permit, PermitFile, PermitRevision
+
+
+def permit_of(user_id: int) -> Permit | None:
+    return db.session.execute(
+        select(Permit).where(Permit.enterprise_user_id == user_id)).scalar_one_or_none()
+
+
+def has_approved_permit(user_id: int) -> bool:
+    permit = permit_of(user_id)
+    return permit is not None and permit.approved
+
+
+def submit(user, form) -> PermitRevision:
+    """A new revision from a validated form whose files were collected."""
+    cert = approved_certification(user.id)
+    if cert is None:
+        raise FieldError("qualifications", _("Certify the unit first: only a certified unit "
+                                             "may apply."))
+    permit = permit_of(user.id)
+    if permit is None:
+        permit = Permit(enterprise_user_id=user.id)
+        db.session.add(permit)
+        db.session.flush()
+    latest = permit.latest
+    if latest is not None and latest.status == workflow.PENDING:
+        raise FieldError("qualifications", _("An application is already waiting for review."))
+    years = form.years
+    revision = PermitRevision(
+        permit=permit, number=(latest.number + 1) if latest else 1,
+        status=workflow.PENDING, unit_name=cert.name, credit_code=cert.credit_code,
+        qualifications=list(form.qualifications.data),
+        registered_district=form.registered_district.data, tax_district=form.tax_district.data,
+        field=form.field.data, contact_name=form.contact_name.data.strip(),
+        contact_mobile=form.contact_mobile.data,
+        tax_year_1=years[0], tax_amount_1=Decimal(form.tax_1.data),
+        tax_year_2=years[1], tax_amount_2=Decimal(form.tax_2.data),
+        tax_year_3=years[2], tax_amount_3=Decimal(form.tax_3.data),
+        intro=form.intro.data.strip(), submitted_at=utcnow(),
+    )
+    chosen = set(revision.qualifications)
+    for item in form.qualification_items:
+        if item.needs_evidence and item.code in chosen:
+            for attachment in form.kept.get(f"cert_{item.code}", []):
+                revision.files.append(PermitFile(attachment=attachment,
+                                                 slot=f"qualification:{item.code}",
+                                                 label=item.evidence_zh or item.name_zh))
+    for n, year in enumerate(years, start=1):
+        for attachment in form.kept.get(f"tax_file_{n}", []):
+            revision.files.append(PermitFile(attachment=attachment, slot=f"tax:{n}",
+                                             label=f"{year}年缴纳税费凭证"))
+    db.session.add(revision)
+    db.session.flush()
+    from ..core import audit
+
+    audit.record("permit.submit", target=revision,
+                 detail={"number": revision.number, "permit": permit.id})
+    return revision
+
+
+def approve(revision: PermitRevision, staff) -> bool:
+    return _decide(revision, staff, "approve")
+
+
+def reject(revision: PermitRevision, staff, reason: str) -> bool:
+    reason = (reason or "").strip()
+    if not reason:
+        raise FieldError("reason", _("Give the reason for the rejection."))
+    return _decide(revision, staff, "reject", reason)
+
+
+def _decide(revision: PermitRevision, staff, action: str, reason: str | None = None) -> bool:
+    """One decision. ``False`` when the revision was no longer pending (someone else
+    decided first): the conditional UPDATE counts the row."""
+    try:
+        target = workflow.WORKFLOW.next_state(revision.status, action, staff.role_names)
+    except TransitionError:
+        return False
+    claimed = db.session.execute(
+        update(PermitRevision)
+        .where(PermitRevision.id == revision.id, PermitRevision.status == workflow.PENDING)
+        .values(status=workflow.PENDING)  # takes the row lock; the state moves below
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        return False
+    apply(revision, workflow.WORKFLOW, action, staff.role_names, actor=staff, reason=reason)
+    revision.reason = reason
+    revision.decided_at = utcnow()
+    revision.decided_by_id = staff.id
+    permit = revision.permit
+    user = permit.enterprise_user
+    if target == workflow.APPROVED:
+        permit.in_force_id = revision.id
+        notify(user, "permit.approved", link="/talent/declare")
+    else:
+        notify(user, "permit.rejected", link="/talent/declare", reason=reason)
+    return True

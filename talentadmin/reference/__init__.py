@@ -1,0 +1,1 @@
+"""Reference lists the office maintains: districts, fields, qualifications, conditions, …"""

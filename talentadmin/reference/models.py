@@ -1,0 +1,75 @@
+"""One table for every short list a form chooses from, each row in both languages."""
+
+from __future__ import annotations
+
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+
+KINDS = {
+    "district": _l("Districts"),
+    "field": _l("Fields"),
+    "qualification": _l("Unit qualifications"),
+    "condition": _l("Introduction bases and conditions"),
+    "political_status": _l("Political status"),
+    "education": _l("Education"),
+    "degree": _l("Degrees"),
+}
+
+
+def english() -> bool:
+    return str(get_locale() or "").startswith("en")
+
+
+class ReferenceItem(db.Model):
+    """A choice in a list. ``evidence`` says what a chosen item must be proven with
+    (a qualification's certificate, a condition's supporting documents)."""
+
+    __tablename__ = "reference_item"
+    __table_args__ = (UniqueConstraint("kind", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    evidence_zh: Mapped[str | None] = mapped_column(Text)
+    evidence_en: Mapped[str | None] = mapped_column(Text)
+    needs_evidence: Mapped[bool] = mapped_column(default=False)
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    @property
+    def name(self) -> str:
+        return self.name_en if english() else self.name_zh
+
+    @property
+    def evidence(self) -> str:
+        return (self.evidence_en if english() else self.evidence_zh) or ""
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def items(kind: str, *, active_only: bool = True) -> list[ReferenceItem]:
+    query = select(ReferenceItem).where(ReferenceItem.kind == kind)
+    if active_only:
+        query = query.where(ReferenceItem.active.is_(True))
+    return list(db.session.execute(
+        query.order_by(ReferenceItem.position, ReferenceItem.id)).scalars())
+
+
+def by_code(kind: str) -> dict[str, ReferenceItem]:
+    return {item.code: item for item in items(kind, active_only=False)}
+
+
+def label(kind: str, code: str | None) -> str:
+    if not code:
+        return ""
+    item = db.session.execute(
+        select(ReferenceItem).where(ReferenceItem.kind == kind, ReferenceItem.code == code)
+    ).scalar_one_or_none()
+    return item.name if item else code

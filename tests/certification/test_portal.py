@@ -1,0 +1,305 @@
+"""Unit certification through the portal: upload → OCR → confirm → approved or queued."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from talentadmin.certification.models import Certification
+from talentadmin.core.models import Attachment, AuditEvent
+from talentadmin.extensions import db
+
+from ..conftest import PASSWORD, csrf_in
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "licences"
+TRUTH = json.loads((FIXTURES / "truth.json").read_text("utf-8"))
+MOBILE = "13800138000"
+
+
+@pytest.fixture
+def operator(portal, make_enterprise):
+    make_enterprise(MOBILE)
+    assert portal.login_password(MOBILE, PASSWORD).status_code == 302
+    return portal
+
+
+def upload(client, data: bytes, filename: str):
+    html = client.get("/certification/upload").get_data(as_text=True)
+    return client.post("/certification/upload", data={
+        "csrf_token": csrf_in(html), "licence": (io.BytesIO(data), filename)},
+        content_type="multipart/form-data")
+
+
+def post_confirm(client, url, **values):
+    html = client.get(url).get_data(as_text=True)
+    return client.post(url, data={"csrf_token": csrf_in(html), "email": "hr@example.com",
+                                  **values})
+
+
+def confirm(client, response, **values):
+    return post_confirm(client, response.headers["Location"], **values), None
+
+
+def certifications(app) -> list[Certification]:
+    with app.app_context():
+        return list(db.session.execute(
+            select(Certification).order_by(Certification.id)).scalars())
+
+
+def _prefilled(html: str, field: str) -> str:
+    import re
+
+    return re.search(rf'name="{field}"[^>]*value="([^"]*)"', html).group(1)
+
+
+@pytest.mark.ocr
+@pytest.mark.parametrize("filename", sorted(TRUTH))
+def test_dev_fixtures_certify_automatically(operator, client, app, filename):
+    response = upload(client, (FIXTURES / filename).read_bytes(), filename)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    url = response.headers["Location"]
+    html = client.get(url).get_data(as_text=True)
+    assert _prefilled(html, "name") == TRUTH[filename]["name"]
+    assert _prefilled(html, "credit_code") == TRUTH[filename]["credit_code"]
+    response, _ = confirm(client, response, name=TRUTH[filename]["name"],
+                          credit_code=TRUTH[filename]["credit_code"])
+    assert response.status_code == 302
+    page = client.get("/certification/").get_data(as_text=True)
+    assert "已通过" in page and TRUTH[filename]["credit_code"] in page
+    (cert,) = certifications(app)
+    assert cert.status == "approved" and cert.ocr_engine == "rapidocr"
+
+
+@pytest.mark.ocr
+def test_pdf_licence_is_read_from_its_first_page(operator, client, app):
+    image = Image.open(FIXTURES / "dev01_clean.jpg")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PDF", resolution=150)
+    response = upload(client, buffer.getvalue(), "营业执照.pdf")
+    assert response.status_code == 302
+    (cert,) = certifications(app)
+    assert cert.ocr_credit_code == TRUTH["dev01_clean.jpg"]["credit_code"]
+    with app.app_context():
+        attachment = db.session.get(Attachment, cert.licence_id)
+        assert attachment.kind == "pdf" and attachment.original_name == "营业执照.pdf"
+
+
+@pytest.mark.ocr
+def test_edited_values_go_to_manual_review(operator, client, app):
+    response = upload(client, (FIXTURES / "dev01_clean.jpg").read_bytes(), "a.jpg")
+    response, _ = confirm(client, response, name="北京朝阳云帆智联科技有限责任公司",
+                          credit_code=TRUTH["dev01_clean.jpg"]["credit_code"])
+    assert response.status_code == 302
+    assert "待审核" in client.get("/certification/").get_data(as_text=True)
+    (cert,) = certifications(app)
+    assert cert.status == "manual_review" and cert.name_changed and not cert.code_changed
+
+
+@pytest.mark.ocr
+def test_code_certified_by_another_account_is_a_conflict(operator, client, app, portal,
+                                                         make_enterprise):
+    truth = TRUTH["dev01_clean.jpg"]
+    response = upload(client, (FIXTURES / "dev01_clean.jpg").read_bytes(), "a.jpg")
+    confirm(client, response, name=truth["name"], credit_code=truth["credit_code"])
+    client.post("/logout", data={"csrf_token": csrf_in(client.get("/").get_data(as_text=True))})
+    make_enterprise("13900139000")
+    portal.login_password("13900139000", PASSWORD)
+    response = upload(client, (FIXTURES / "dev01_clean.jpg").read_bytes(), "b.jpg")
+    confirm(client, response, name=truth["name"], credit_code=truth["credit_code"])
+    first, second = certifications(app)
+    assert first.status == "approved"
+    assert second.status == "manual_review" and second.conflict
+
+
+@pytest.mark.ocr
+def test_image_without_text_asks_to_type_and_goes_to_review(operator, client, app):
+    blank = io.BytesIO()
+    Image.new("RGB", (1200, 800), "white").save(blank, format="PNG")
+    response = upload(client, blank.getvalue(), "blank.png")
+    assert response.status_code == 302
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "未能识别营业执照" in html
+    response, _ = confirm(client, response, name="北京测试科技有限公司",
+                          credit_code=TRUTH["dev01_clean.jpg"]["credit_code"])
+    assert response.status_code == 302
+    (cert,) = certifications(app)
+    assert cert.status == "manual_review" and cert.ocr_name is None
+
+
+@pytest.mark.ocr
+def test_licence_with_wrong_check_digit_is_never_auto_approved(operator, client, app):
+    from ..licence_gen import Licence, render_page
+
+    good = "91110105MA01R8DQ2M"
+    wrong = good[:-1] + ("N" if good[-1] != "N" else "P")
+    page = render_page(Licence(
+        name="北京校验位测试科技有限公司", code=wrong, kind="有限责任公司（自然人投资或控股）",
+        person="张三", capital="人民币壹佰万元整", founded="2021年03月01日",
+        address="北京市朝阳区建国路88号", scope="技术开发、技术咨询。",
+        registrar="北京市朝阳区市场监督管理局"), "landscape", random.Random(7), "corner")
+    buffer = io.BytesIO()
+    page.convert("RGB").save(buffer, format="JPEG", quality=90)
+    response = upload(client, buffer.getvalue(), "wrong.jpg")
+    assert response.status_code == 302
+    (cert,) = certifications(app)
+    assert not cert.ocr_code_valid
+    # Submitting the code as read is refused by the form: the check character fails.
+    response, _ = confirm(client, response, name="北京校验位测试科技有限公司", credit_code=wrong)
+    assert response.status_code == 400 and "校验位" in response.get_data(as_text=True)
+    response = post_confirm(client, f"/certification/{cert.id}/confirm",
+                            name="北京校验位测试科技有限公司", credit_code=good)
+    assert response.status_code == 302
+    assert certifications(app)[0].status == "manual_review"
+
+
+# --- bad uploads: refused beside the field, nothing stored -----------------------------------
+
+
+def _zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("licence.png", b"not really")
+    return buffer.getvalue()
+
+
+def _encrypted_pdf() -> bytes:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    writer.encrypt(user_password="secret", owner_password="owner")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def _bomb_png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+BAD_UPLOADS = {
+    "empty": (lambda: b"", "营业执照.jpg", "文件为空"),
+    "text_as_jpg": (lambda: "这不是图片".encode(), "licence.jpg", "只接受 JPG、PNG 或 PDF"),
+    "zip_as_png": (_zip, "licence.png", "只接受 JPG、PNG 或 PDF"),
+    "html_as_png": (lambda: b"<!doctype html><script>alert(1)</script>", "x.png",
+                    "只接受 JPG、PNG 或 PDF"),
+    "exe_as_pdf": (lambda: b"MZ\x90\x00" + b"\x00" * 200, "licence.pdf", "只接受 JPG、PNG 或 PDF"),
+    "broken_pdf": (lambda: b"%PDF-1.7\n1 0 obj <<>> garbage", "licence.pdf", "文件已损坏"),
+    "truncated_jpeg": (lambda: (FIXTURES / "dev01_clean.jpg").read_bytes()[:3000], "a.jpg",
+                       "文件已损坏"),
+    "encrypted_pdf": (_encrypted_pdf, "licence.pdf", "设有密码"),
+    "bomb": (_bomb_png, "huge.png", "像素过多"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_UPLOADS))
+def test_bad_upload_refused_beside_the_field(operator, client, app, case):
+    make, filename, message = BAD_UPLOADS[case]
+    response = upload(client, make(), filename)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert message in page and 'id="licence-error"' in page
+    assert certifications(app) == []
+    with app.app_context():
+        assert db.session.execute(select(Attachment)).first() is None
+    stored = [p for p in Path(app.config["UPLOAD_FOLDER"]).rglob("*") if p.is_file()]
+    assert stored == []
+
+
+def test_no_file_chosen(operator, client):
+    html = client.get("/certification/upload").get_data(as_text=True)
+    response = client.post("/certification/upload", data={"csrf_token": csrf_in(html)},
+                           content_type="multipart/form-data")
+    assert response.status_code == 400 and "请选择要上传的文件" in response.get_data(as_text=True)
+
+
+def test_fifty_megabyte_upload_refused_before_it_is_read(operator, client):
+    html = client.get("/certification/upload").get_data(as_text=True)
+    big = io.BytesIO(b"\xff\xd8\xff" + b"\0" * (50 * 1024 * 1024))
+    response = client.post("/certification/upload",
+                           data={"csrf_token": csrf_in(html), "licence": (big, "big.jpg")},
+                           content_type="multipart/form-data")
+    # Refused on the declared Content-Length, before the body is parsed.
+    assert response.status_code == 413
+    page = response.get_data(as_text=True)
+    assert "10 MB" in page and "重新上传" in page
+
+
+def test_licence_file_is_only_served_to_its_owner_and_staff(operator, client, app, portal,
+                                                            make_enterprise, staff_login):
+    png = io.BytesIO()
+    Image.new("RGB", (50, 50), "white").save(png, format="PNG")
+    upload(client, png.getvalue(), "licence.png")
+    (cert,) = certifications(app)
+    url = f"/files/{cert.licence_id}"
+    own = client.get(url)
+    assert own.status_code == 200 and own.headers["X-Content-Type-Options"] == "nosniff"
+    assert own.headers["Content-Disposition"].startswith("attachment")
+    client.post("/logout", data={"csrf_token": csrf_in(client.get("/").get_data(as_text=True))})
+    assert client.get(url).status_code == 404  # anonymous
+    make_enterprise("13900139000")
+    portal.login_password("13900139000", PASSWORD)
+    assert client.get(url).status_code == 404  # another enterprise
+    with app.app_context():
+        denied = db.session.execute(
+            select(AuditEvent).where(AuditEvent.action == "file.denied")).scalar_one()
+        assert denied.actor_label == "139****9000"
+    client.post("/logout", data={"csrf_token": csrf_in(client.get("/").get_data(as_text=True))})
+    staff_login("reviewer", "initial_reviewer")
+    inline = client.get(url + "?inline=1")
+    assert inline.status_code == 200 and inline.headers["Content-Disposition"].startswith("inline")
+    assert "sandbox" in inline.headers["Content-Security-Policy"]
+
+
+def test_other_accounts_certification_is_404_and_audited(operator, client, app, portal,
+                                                        make_enterprise):
+    png = io.BytesIO()
+    Image.new("RGB", (50, 50), "white").save(png, format="PNG")
+    upload(client, png.getvalue(), "licence.png")
+    (cert,) = certifications(app)
+    client.post("/logout", data={"csrf_token": csrf_in(client.get("/").get_data(as_text=True))})
+    make_enterprise("13900139000")
+    portal.login_password("13900139000", PASSWORD)
+    assert client.get(f"/certification/{cert.id}/confirm").status_code == 404
+    html = client.get("/certification/upload").get_data(as_text=True)
+    response = client.post(f"/certification/{cert.id}/confirm", data={
+        "csrf_token": csrf_in(html), "name": "x", "credit_code": "91110105MA01R8DQ2M",
+        "email": "a@b.cn"})
+    assert response.status_code == 404
+    assert certifications(app)[0].status == "recognised"
+
+
+@pytest.mark.parametrize(("typed", "message"), [
+    ("91110105MAO1R8DQ2M", "不含 I、O、S、V、Z"),
+    ("91110105MA0IR8DQ2M", "不含 I、O、S、V、Z"),
+    ("91110105ma01r8dq2m", "大写字母"),
+    ("91110105MA01R8DQ2", "18 位"),
+    ("91110105MA01R8DQ2N", "校验位"),
+])
+def test_typed_credit_code_rules(operator, client, app, typed, message):
+    png = io.BytesIO()
+    Image.new("RGB", (50, 50), "white").save(png, format="PNG")
+    response = upload(client, png.getvalue(), "licence.png")
+    response, _ = confirm(client, response, name="北京某某科技有限公司", credit_code=typed)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert message in page and 'id="credit_code-error"' in page
+    assert 'value="北京某某科技有限公司"' in page and 'value="hr@example.com"' in page
+
+
+def test_bad_email_refused(operator, client):
+    png = io.BytesIO()
+    Image.new("RGB", (50, 50), "white").save(png, format="PNG")
+    response = upload(client, png.getvalue(), "licence.png")
+    response, _ = confirm(client, response, name="北京某某科技有限公司",
+                          credit_code="91110105MA01R8DQ2M", email="not-an-email")
+    assert response.status_code == 400 and "有效的电子邮箱" in response.get_data(as_text=True)
