@@ -56,7 +56,10 @@ def of_user(user_id: int, *, status: str | None = None, round_id: int | None = N
 
 
 def save(user, declaration: Declaration | None, form) -> Declaration:
-    """Create or update from a checked form; submit when the form asks to."""
+    """Create or update from a checked form; submit when the form asks to.
+
+    Every rule is checked before anything is changed, so a refusal leaves the session
+    clean (the files stored for the form are kept for the next try)."""
     submitting = form.submitting
     if declaration is None:
         if form.form_key.data:  # a re-posted or double-clicked form: one declaration
@@ -68,13 +71,7 @@ def save(user, declaration: Declaration | None, form) -> Declaration:
         allowed, why = may_declare(user.id)
         if not allowed:
             raise FieldError("form", why)
-        permit = permit_of(user.id)
-        in_force: PermitRevision = permit.in_force
-        declaration = Declaration(
-            enterprise_user_id=user.id, round=open_round(), status=workflow.DRAFT,
-            unit_name=in_force.unit_name, credit_code=in_force.credit_code,
-            form_key=form.form_key.data or None)
-        db.session.add(declaration)
+        round_ = open_round()
     else:
         if not declaration.editable:
             raise FieldError("form", _("This declaration can no longer be changed."))
@@ -82,14 +79,32 @@ def save(user, declaration: Declaration | None, form) -> Declaration:
             raise FieldError("form", _(
                 "This declaration was changed elsewhere since you opened it. Reload the page "
                 "to see the current version, then make your change again."))
-        if submitting and not declaration.round.is_open():
+        round_ = declaration.round
+        if submitting and not round_.is_open():
             raise FieldError("form", _("The round of this declaration is closed."))
+    number = form.id_number.data or None
+    others = _same_person(round_.id, crypto.blind_index(number) if number else None,
+                          declaration.id if declaration else None)
+    if any(other.enterprise_user_id == user.id for other in others):
+        raise FieldError("id_number", _(
+            "This person is already declared by your unit in this round."))
+
+    if declaration is None:
+        in_force: PermitRevision = permit_of(user.id).in_force
+        declaration = Declaration(
+            enterprise_user_id=user.id, round_id=round_.id, round=round_,
+            status=workflow.DRAFT, unit_name=in_force.unit_name,
+            credit_code=in_force.credit_code, form_key=form.form_key.data or None)
+        db.session.add(declaration)
     for name in FIELDS:
         setattr(declaration, name, (form[name].data or "").strip() or None)
     declaration.name = declaration.name or ""
     declaration.age = int(form.age.data) if (form.age.data or "").strip().isdigit() else None
-    declaration.set_id_number(form.id_number.data or None)
-    _check_duplicates(declaration, user.id)
+    declaration.set_id_number(number)
+    elsewhere = [other for other in others if other.status != workflow.DRAFT]
+    declaration.duplicate = bool(elsewhere)  # the same person declared by another unit
+    for other in elsewhere:
+        other.duplicate = True
     _replace_files(declaration, form)
     db.session.flush()
     if submitting:
@@ -101,25 +116,15 @@ def save(user, declaration: Declaration | None, form) -> Declaration:
     return declaration
 
 
-def _check_duplicates(declaration: Declaration, user_id: int) -> None:
-    """Same person twice in a round: refused within the enterprise, flagged across them."""
-    if not declaration.id_hash:
-        declaration.duplicate = False
-        return
-    same_round = select(Declaration).where(
-        Declaration.round_id == declaration.round_id,
-        Declaration.id_hash == declaration.id_hash,
-    )
-    if declaration.id is not None:
-        same_round = same_round.where(Declaration.id != declaration.id)
-    others = list(db.session.execute(same_round).scalars())
-    if any(other.enterprise_user_id == user_id for other in others):
-        raise FieldError("id_number", _(
-            "This person is already declared by your unit in this round."))
-    declared_elsewhere = [o for o in others if o.status != workflow.DRAFT]
-    declaration.duplicate = bool(declared_elsewhere)
-    for other in declared_elsewhere:
-        other.duplicate = True
+def _same_person(round_id: int, id_hash: str | None, exclude_id: int | None):
+    """Other declarations of the same person in the round (any unit)."""
+    if not id_hash:
+        return []
+    query = select(Declaration).where(Declaration.round_id == round_id,
+                                      Declaration.id_hash == id_hash)
+    if exclude_id is not None:
+        query = query.where(Declaration.id != exclude_id)
+    return list(db.session.execute(query).scalars())
 
 
 SLOTS = {

@@ -72,7 +72,7 @@ class PermitReviewView(RoleModelView):
         if sort_column is None:  # pending first, then the oldest submission first
             count, query = super().get_list(page, sort_column, sort_desc, search, filters,
                                             execute=False, page_size=page_size)
-            query = query.order_by(None).order_by(
+            query = query.limit(None).offset(None).order_by(None).order_by(
                 case((PermitRevision.status == workflow.PENDING, 0), else_=1),
                 PermitRevision.submitted_at)
             query = query.limit(page_size or self.page_size).offset(
