@@ -17,13 +17,14 @@ def build_admin(app) -> Admin:
     from ..certification.models import Certification
     from ..core.models import AuditEvent
     from ..declarations.admin import RoundView
-    from ..declarations.models import Round
+    from ..declarations.models import Declaration, Round
+    from ..declarations.review import AllDeclarationsView, InitialQueueView, SecondQueueView
     from ..pages.admin import PageTextView
     from ..pages.models import PageText
     from ..permits.admin import PermitReviewView
     from ..permits.models import PermitRevision
-    from ..reference.admin import ReferenceItemView
-    from ..reference.models import KINDS
+    from ..reference.admin import ReasonTemplateView, ReferenceItemView
+    from ..reference.models import KINDS, ReasonTemplate
 
     admin = Admin(
         app,
@@ -41,6 +42,14 @@ def build_admin(app) -> Admin:
                                      category=_l("Certification"), endpoint="certification_all"))
     admin.add_view(PermitReviewView(PermitRevision, name=_l("Business permissions"),
                                     endpoint="permit_review"))
+    admin.add_view(InitialQueueView(Declaration, name=_l("Initial review queue"),
+                                    category=_l("Declarations"), endpoint="declaration_initial"))
+    admin.add_view(SecondQueueView(Declaration, name=_l("Second review queue"),
+                                   category=_l("Declarations"), endpoint="declaration_second"))
+    admin.add_view(AllDeclarationsView(Declaration, name=_l("All declarations"),
+                                       category=_l("Declarations"), endpoint="declaration_all"))
+    admin.add_view(ReasonTemplateView(ReasonTemplate, name=_l("Reason templates"),
+                                      category=_l("Settings"), endpoint="reason_template"))
     admin.add_view(RoundView(Round, name=_l("Rounds"), category=_l("Settings"),
                              endpoint="round"))
     for kind, title in KINDS.items():

@@ -131,3 +131,20 @@ class Notice(db.Model):
     link: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
+
+
+class StaffComment(db.Model):
+    """An internal note on a record: staff only, never shown to the enterprise."""
+
+    __tablename__ = "staff_comment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[int]
+    staff_id: Mapped[int | None] = mapped_column(
+        db.ForeignKey("staff_user.id", ondelete="SET NULL"))
+    staff_label: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    text: Mapped[str] = mapped_column(db.Text)
+
+    __table_args__ = (Index("ix_staff_comment_target", "target_type", "target_id"),)

@@ -33,11 +33,29 @@ MESSAGES = {
                                 "(completed at district level)."),
     "declaration.rejected": _l("The declaration of %(name)s was not approved. Reason: "
                                "%(reason)s"),
+    "declaration.reported": _l("%(name)s was reported to the municipal talent bureau. "
+                               "%(text)s"),
 }
 
 
 def render(notice: Notice) -> str:
-    return str(MESSAGES[notice.kind]) % notice.params
+    from flask_babel import get_locale
+
+    params = dict(notice.params)
+    if "text_zh" in params:  # a text the admins edit, stored in both languages
+        english = str(get_locale() or "").startswith("en")
+        params["text"] = params["text_en"] if english else params["text_zh"]
+    return str(MESSAGES[notice.kind]) % params
+
+
+def send_raw(mobile: str, message: str) -> None:
+    """An SMS with a text written by the office (not a catalog string)."""
+    with force_locale("zh_Hans_CN"):
+        text = _("[Talent Introduction] %(message)s", message=message)
+    try:
+        sms.send_text(mobile, text)
+    except (sms.SmsError, OSError) as error:
+        log.warning("notice SMS not sent: %s", error)
 
 
 def notify(user, kind: str, *, link: str | None = None, **params) -> Notice:
@@ -50,3 +68,18 @@ def notify(user, kind: str, *, link: str | None = None, **params) -> Notice:
     except (sms.SmsError, OSError) as error:
         log.warning("notice SMS for %s not sent: %s", kind, error)
     return notice
+
+
+def notify_text(mobile: str, kind: str, *, names: list[str], reason: str | None = None) -> None:
+    """One SMS for several records of one enterprise decided together (bulk decisions):
+    the notices themselves are written by the caller, one per record."""
+    with force_locale("zh_Hans_CN"):
+        shown = "、".join(names[:5])
+        if len(names) > 5:
+            shown = _("%(names)s and %(count)d more", names=shown, count=len(names) - 5)
+        message = str(MESSAGES[kind]) % {"name": shown, "reason": reason or ""}
+        text = _("[Talent Introduction] %(message)s", message=message)
+    try:
+        sms.send_text(mobile, text)
+    except (sms.SmsError, OSError) as error:
+        log.warning("notice SMS for %s not sent: %s", kind, error)

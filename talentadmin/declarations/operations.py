@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 
 from ..core import audit, crypto
 from ..core.errors import FieldError
-from ..core.notify import notify
 from ..core.timeutil import utcnow
-from ..core.workflow import ENTERPRISE, TransitionError, apply
+from ..core.workflow import ENTERPRISE, apply
 from ..extensions import db
 from ..permits.models import PermitRevision
 from ..permits.operations import permit_of
@@ -160,43 +161,130 @@ def find_by_id_number(number: str):
 
 # --- the two review stages ------------------------------------------------------------------
 
+BATCH = 500
+
+
+@dataclass
+class Outcome:
+    """What a (bulk) decision did: the ids moved, and the skipped ones by reason."""
+
+    done: list[int] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, why: str, count: int) -> None:
+        if count:
+            self.skipped[why] = self.skipped.get(why, 0) + count
+
+
+def decide_many(ids, action: str, staff, reason: str | None = None, *,
+                scope=None) -> Outcome:
+    """Pass, reject or withdraw many declarations at once, as the workflow table allows.
+
+    Per batch: one conditional ``UPDATE … WHERE id IN (…) AND status = :expected
+    RETURNING``, so two reviewers acting on the same rows at the same moment move each
+    row once; then the timeline, audit and notice rows in bulk, and one SMS per
+    enterprise. Rows not in the expected state, unknown or hidden by ``scope`` (a
+    ``WHERE`` clause), or not for the staff member's roles are skipped and counted.
+    The caller commits.
+    """
+    reason = (reason or "").strip() or None
+    if (action in workflow.REJECT_STAGE or action == "withdraw") and not reason:
+        raise FieldError("reason", _("Give the reason for the rejection.")
+                         if action != "withdraw" else _("Give the reason for the withdrawal."))
+    wanted = sorted({int(i) for i in ids if str(i).strip().isdigit()})
+    outcome = Outcome()
+    outcome.skip("unknown", len(list(ids)) - len(wanted))
+    sources = workflow.WORKFLOW.sources(action)
+    allowed = [s for s in sources
+               if action in workflow.WORKFLOW.actions(s, staff.role_names)]
+    if not allowed:
+        outcome.skip("role", len(wanted))
+        return outcome
+    now = utcnow()
+    values: dict = {"status": None, "version": Declaration.version + 1}
+    if action == "pass_initial":
+        values["initial_passed_at"] = now
+    elif action == "pass_second":
+        values["second_passed_at"] = now
+    elif action in workflow.REJECT_STAGE:
+        values.update(rejected_stage=workflow.REJECT_STAGE[action], reason=reason)
+    elif action == "withdraw":
+        values["reason"] = reason
+    for start in range(0, len(wanted), BATCH):
+        chunk = wanted[start:start + BATCH]
+        moved_here = []
+        for source in allowed:
+            values["status"] = workflow.WORKFLOW.next_state(source, action, staff.role_names)
+            statement = (update(Declaration)
+                         .where(Declaration.id.in_(chunk), Declaration.status == source)
+                         .values(**values)
+                         .returning(Declaration.id, Declaration.enterprise_user_id,
+                                    Declaration.name)
+                         .execution_options(synchronize_session=False))
+            if scope is not None:
+                statement = statement.where(scope)
+            rows = db.session.execute(statement).all()
+            moved_here += [(row, source, values["status"]) for row in rows]
+        outcome.done += [row.id for row, _s, _t in moved_here]
+        outcome.skip("state", len(chunk) - len(moved_here))
+        _record_decisions(moved_here, action, staff, reason, now)
+    return outcome
+
+
+def _record_decisions(moved, action: str, staff, reason, now) -> None:
+    """Timeline, audit and notice rows for the moved declarations, inserted in bulk."""
+    from ..accounts.models import EnterpriseUser
+    from ..core.models import AuditEvent, Notice, StatusChange
+    from ..core.notify import notify_text
+
+    if not moved:
+        return
+    ip = audit.client_ip()
+    role = ",".join(staff.role_names)
+    db.session.execute(insert(StatusChange), [
+        {"target_type": "declaration", "target_id": row.id, "at": now, "action": action,
+         "from_status": source, "to_status": target, "reason": reason,
+         "actor_type": "staff", "actor_label": staff.username}
+        for row, source, target in moved])
+    db.session.execute(insert(AuditEvent), [
+        {"at": now, "actor_type": "staff", "actor_id": staff.id, "actor_label": staff.username,
+         "role": role, "action": f"declaration.{action}", "outcome": "success",
+         "target_type": "declaration", "target_id": row.id,
+         "detail": {"from": source, "to": target, **({"reason": reason} if reason else {})},
+         "ip": ip}
+        for row, source, target in moved])
+    kind = NOTICE_KINDS.get(action)
+    if kind is None:
+        return
+    db.session.execute(insert(Notice), [
+        {"enterprise_user_id": row.enterprise_user_id, "kind": kind, "created_at": now,
+         "params": {"name": row.name, **({"reason": reason} if reason else {})},
+         "link": f"/talent/declarations/{row.id}"}
+        for row, _source, _target in moved])
+    by_user: dict[int, list[str]] = {}
+    for row, _source, _target in moved:
+        by_user.setdefault(row.enterprise_user_id, []).append(row.name)
+    mobiles = dict(db.session.execute(
+        select(EnterpriseUser.id, EnterpriseUser.mobile)
+        .where(EnterpriseUser.id.in_(list(by_user)))).all())
+    for user_id, names in by_user.items():
+        notify_text(mobiles[user_id], kind, names=names, reason=reason)
+
+
+NOTICE_KINDS = {
+    "pass_initial": "declaration.passed_initial",
+    "pass_second": "declaration.completed",
+    "reject_initial": "declaration.rejected",
+    "reject_second": "declaration.rejected",
+}
+
 
 def decide(declaration: Declaration, staff, action: str, reason: str | None = None) -> bool:
-    """Pass or reject one declaration at its stage. ``False`` when the row is no longer in
-    the state the action leaves from (another reviewer was first) or the role may not."""
-    reason = (reason or "").strip() or None
-    if action in workflow.REJECT_STAGE and not reason:
-        raise FieldError("reason", _("Give the reason for the rejection."))
-    try:
-        workflow.WORKFLOW.next_state(declaration.status, action, staff.role_names)
-    except TransitionError:
-        return False
-    expected = declaration.status
-    claimed = db.session.execute(
-        update(Declaration)
-        .where(Declaration.id == declaration.id, Declaration.status == expected)
-        .values(status=expected)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed != 1:
-        return False
-    apply(declaration, workflow.WORKFLOW, action, staff.role_names, actor=staff, reason=reason)
-    now = utcnow()
-    user = declaration.enterprise_user
-    if action == "pass_initial":
-        declaration.initial_passed_at = now
-        notify(user, "declaration.passed_initial", link=f"/talent/declarations/{declaration.id}",
-               name=declaration.name)
-    elif action == "pass_second":
-        declaration.second_passed_at = now
-        notify(user, "declaration.completed", link=f"/talent/declarations/{declaration.id}",
-               name=declaration.name)
-    else:
-        declaration.rejected_stage = workflow.REJECT_STAGE[action]
-        declaration.reason = reason
-        notify(user, "declaration.rejected", link=f"/talent/declarations/{declaration.id}",
-               name=declaration.name, reason=reason)
-    return True
+    """One declaration: the bulk path with one id. ``False`` when it was skipped."""
+    outcome = decide_many([declaration.id], action, staff, reason)
+    if outcome.done:
+        db.session.expire(declaration)
+    return bool(outcome.done)
 
 
 def search_condition(term: str):
@@ -229,3 +317,65 @@ def save_round(round_: Round | None, *, name: str, opens_at, closes_at) -> Round
                  detail={"name": name, "opens_at": opens_at.isoformat(),
                          "closes_at": closes_at.isoformat()})
     return round_
+
+
+# --- reporting to the municipal bureau ---------------------------------------------------------
+
+
+def mark_reported(ids, staff, *, scope=None) -> tuple[str, int]:
+    """Record that completed declarations went to the municipal bureau: a batch id, the
+    date, a timeline entry, and a notice with the next step (the text admins edit)."""
+    from ..accounts.models import EnterpriseUser
+    from ..core.models import AuditEvent, Notice, StatusChange
+    from ..core.notify import send_raw
+    from ..pages.operations import texts
+
+    now = utcnow()
+    batch = now.strftime("%Y%m%d-%H%M%S")
+    wanted = sorted({int(i) for i in ids if str(i).strip().isdigit()})
+    statement = (update(Declaration)
+                 .where(Declaration.id.in_(wanted), Declaration.status == workflow.COMPLETED,
+                        Declaration.reported_at.is_(None))
+                 .values(reported_at=now, report_batch=batch, version=Declaration.version + 1)
+                 .returning(Declaration.id, Declaration.enterprise_user_id, Declaration.name)
+                 .execution_options(synchronize_session=False))
+    if scope is not None:
+        statement = statement.where(scope)
+    moved = db.session.execute(statement).all() if wanted else []
+    if not moved:
+        return batch, 0
+    db.session.execute(insert(StatusChange), [
+        {"target_type": "declaration", "target_id": row.id, "at": now, "action": "report",
+         "from_status": workflow.COMPLETED, "to_status": workflow.COMPLETED,
+         "reason": batch, "actor_type": "staff", "actor_label": staff.username}
+        for row in moved])
+    db.session.execute(insert(AuditEvent), [
+        {"at": now, "actor_type": "staff", "actor_id": staff.id, "actor_label": staff.username,
+         "role": ",".join(staff.role_names), "action": "declaration.report",
+         "outcome": "success", "target_type": "declaration", "target_id": row.id,
+         "detail": {"batch": batch}, "ip": audit.client_ip()}
+        for row in moved])
+    (notice_text,) = texts("report_notice") or [None]
+    db.session.execute(insert(Notice), [
+        {"enterprise_user_id": row.enterprise_user_id, "kind": "declaration.reported",
+         "created_at": now, "link": f"/talent/declarations/{row.id}",
+         "params": {"name": row.name, "text_zh": getattr(notice_text, "body_zh", ""),
+                    "text_en": getattr(notice_text, "body_en", "")}}
+        for row in moved])
+    users = {row.enterprise_user_id for row in moved}
+    mobiles = db.session.execute(select(EnterpriseUser.mobile)
+                                 .where(EnterpriseUser.id.in_(users))).scalars()
+    for mobile in mobiles:
+        send_raw(mobile, getattr(notice_text, "body_zh", ""))
+    return batch, len(moved)
+
+
+def add_comment(declaration: Declaration, staff, text: str) -> None:
+    from ..core.models import StaffComment
+
+    text = (text or "").strip()
+    if not text:
+        raise FieldError("text", _("Write the comment first."))
+    db.session.add(StaffComment(target_type="declaration", target_id=declaration.id,
+                                staff_id=staff.id, staff_label=staff.username, text=text[:2000]))
+    audit.record("declaration.comment", actor=staff, target=declaration)

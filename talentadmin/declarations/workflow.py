@@ -9,6 +9,7 @@ PENDING_INITIAL = "pending_initial"
 PENDING_SECOND = "pending_second"
 COMPLETED = "completed"
 REJECTED = "rejected"
+WITHDRAWN = "withdrawn"  # instead of a deletion: no personal record disappears untraced
 
 LABELS = {
     DRAFT: _l("Draft"),
@@ -16,30 +17,42 @@ LABELS = {
     PENDING_SECOND: _l("Pending second review"),
     COMPLETED: _l("Completed"),
     REJECTED: _l("Not approved"),
+    WITHDRAWN: _l("Withdrawn"),
 }
 STAGES = {"initial": _l("Initial review"), "second": _l("Second review")}
 BADGES = {DRAFT: "secondary", PENDING_INITIAL: "warning", PENDING_SECOND: "info",
-          COMPLETED: "success", REJECTED: "danger"}
+          COMPLETED: "success", REJECTED: "danger", WITHDRAWN: "dark"}
 
 INITIAL = roles("initial_reviewer", "admin")
 SECOND = roles("second_reviewer", "admin")
 OWNER = roles(ENTERPRISE)
+ADMIN = roles("admin")
 
 WORKFLOW = Workflow(
     "declaration",
     {
-        DRAFT: {"submit": (PENDING_INITIAL, OWNER)},
+        DRAFT: {"submit": (PENDING_INITIAL, OWNER), "withdraw": (WITHDRAWN, ADMIN)},
         PENDING_INITIAL: {
             "pass_initial": (PENDING_SECOND, INITIAL),
             "reject_initial": (REJECTED, INITIAL),
+            "withdraw": (WITHDRAWN, ADMIN),
         },
         PENDING_SECOND: {
             "pass_second": (COMPLETED, SECOND),
             "reject_second": (REJECTED, SECOND),  # back to the initial stage on resubmission
+            "withdraw": (WITHDRAWN, ADMIN),
         },
-        REJECTED: {"resubmit": (PENDING_INITIAL, OWNER)},
+        REJECTED: {"resubmit": (PENDING_INITIAL, OWNER), "withdraw": (WITHDRAWN, ADMIN)},
+        COMPLETED: {"withdraw": (WITHDRAWN, ADMIN)},
     },
 )
 
 EDITABLE = {DRAFT, REJECTED}
 REJECT_STAGE = {"reject_initial": "initial", "reject_second": "second"}
+DECISIONS = {
+    "pass_initial": _l("Pass (initial review)"),
+    "reject_initial": _l("Reject (initial review)"),
+    "pass_second": _l("Pass (second review)"),
+    "reject_second": _l("Reject (second review)"),
+    "withdraw": _l("Withdraw"),
+}

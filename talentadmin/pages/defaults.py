@@ -49,6 +49,22 @@ DEFAULT_PAGES = [
         ),
     },
     {
+        "key": "report_notice",
+        "title_zh": "后续流程通知",
+        "body_zh": (
+            "您单位申报的人才已通过区级复审，名单已报市人才工作局。市人才工作局按程序确定拟引进"
+            "人才名单后，区委人才办将通知并指导您单位填报北京市“人才业务办理平台”，请申报单位和"
+            "个人配合做好材料提报及审核工作。"
+        ),
+        "title_en": "Next step notice",
+        "body_en": (
+            "The people your unit declared passed the district's second review and the list was "
+            "sent to the municipal talent bureau. Once the bureau settles the list, the district "
+            "talent office will guide your unit to fill in the Beijing talent business platform; "
+            "please get the materials ready."
+        ),
+    },
+    {
         "key": "support",
         "title_zh": "技术支持",
         "body_zh": "技术支持：84296151\n系统问题请申请单位指派一名具体负责同志统一对接。",

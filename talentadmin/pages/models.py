@@ -17,6 +17,7 @@ PAGE_KEYS = {
     "conditions": _l("Conditions"),
     "process": _l("Process"),
     "support": _l("Technical support"),
+    "report_notice": _l("Next step notice"),
 }
 
 

@@ -41,3 +41,20 @@ class ReferenceItemView(RoleModelView):
         model.kind = self.kind
         audit.record("reference.create" if is_created else "reference.update", target=model,
                      detail={"kind": self.kind, "code": model.code})
+
+
+class ReasonTemplateView(RoleModelView):
+    """Reusable rejection reasons: admins write them, reviewers pick them."""
+
+    read_roles = ALL_STAFF
+    create_roles = edit_roles = ("admin",)
+    column_list = ("position", "text", "active")
+    column_default_sort = ("position", False)
+    form_columns = ("text", "position", "active")
+    column_labels = {"position": _l("Order"), "text": _l("Reason"), "active": _l("Active")}
+
+    def on_model_change(self, form, model, is_created):
+        from ..core import audit
+
+        audit.record("reason_template.create" if is_created else "reason_template.update",
+                     target=model)

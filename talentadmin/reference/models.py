@@ -73,3 +73,23 @@ def label(kind: str, code: str | None) -> str:
         select(ReferenceItem).where(ReferenceItem.kind == kind, ReferenceItem.code == code)
     ).scalar_one_or_none()
     return item.name if item else code
+
+
+class ReasonTemplate(db.Model):
+    """A reusable rejection reason that admins maintain; reviewers pick and adapt it."""
+
+    __tablename__ = "reason_template"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def reason_templates() -> list[ReasonTemplate]:
+    return list(db.session.execute(
+        select(ReasonTemplate).where(ReasonTemplate.active.is_(True))
+        .order_by(ReasonTemplate.position, ReasonTemplate.id)).scalars())

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ..extensions import db
-from .defaults import DEFAULTS
-from .models import ReferenceItem
+from .defaults import DEFAULTS, REASON_TEMPLATES
+from .models import ReasonTemplate, ReferenceItem
 
 
 def seed_defaults() -> int:
@@ -24,6 +24,10 @@ def seed_defaults() -> int:
                 evidence_en=evidence[1] if evidence else None,
                 needs_evidence=bool(evidence),
             ))
+            added += 1
+    if db.session.execute(select(ReasonTemplate.id).limit(1)).first() is None:
+        for position, text in enumerate(REASON_TEMPLATES):
+            db.session.add(ReasonTemplate(text=text, position=position))
             added += 1
     db.session.flush()
     return added

@@ -1,0 +1,260 @@
+"""The back office on declarations: queues, bulk decisions, search, exports, reporting."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from sqlalchemy import select, update
+
+from talentadmin.core.models import AuditEvent, Notice, StaffComment
+from talentadmin.declarations.models import Declaration
+from talentadmin.extensions import db
+
+from ..conftest import csrf_in
+from .test_portal import declaration_data
+
+IDS = ["11010519491231002X", "110105198001010016", "110105198502020028"]
+
+
+@pytest.fixture
+def three(permitted, open_round, portal, app, client):
+    """Three submitted declarations of one unit; the enterprise is logged out after."""
+    permitted("13800138000")
+    for n, number in enumerate(IDS):
+        response = portal.post_multipart("/talent/declarations/new", declaration_data(
+            name=f"申报人{n}", id_number=number, school="=HYPERLINK(\"x\")"))
+        assert response.status_code == 302
+    client.post("/logout", data={"csrf_token": csrf_in(client.get("/").get_data(as_text=True))})
+    with app.app_context():
+        return list(db.session.execute(select(Declaration.id).order_by(Declaration.id)).scalars())
+
+
+def statuses(app):
+    with app.app_context():
+        return [s for s in db.session.execute(
+            select(Declaration.status).order_by(Declaration.id)).scalars()]
+
+
+def bulk(client, view, action, ids, **extra):
+    token = csrf_in(client.get(f"/admin/{view}/").get_data(as_text=True))
+    return client.post(f"/admin/{view}/action/", data={
+        "csrf_token": token, "action": action, "rowid": [str(i) for i in ids],
+        "url": f"/admin/{view}/", **extra})
+
+
+def test_queue_grid_shows_masked_ids_and_filters(client, staff_login, three):
+    staff_login("r1", "initial_reviewer")
+    page = client.get("/admin/declaration_initial/").get_data(as_text=True)
+    assert "申报人0" in page and "1101**********002X" in page and IDS[0] not in page
+    assert "待审核" in page and "北京云帆智联科技有限公司" in page
+    assert 'data-model-action="pass_initial"' in page and "不通过原因" in page
+    assert "附件材料不完整" in page  # a reason template to pick
+
+
+def test_bulk_pass_skips_rows_in_the_wrong_state(client, app, staff_login, three):
+    staff_login("r1", "initial_reviewer")
+    response = bulk(client, "declaration_initial", "pass_initial", three[:2])
+    assert response.status_code == 302
+    assert statuses(app) == ["pending_second", "pending_second", "pending_initial"]
+    response = bulk(client, "declaration_initial", "pass_initial", [*three, 99999, "x"])
+    page = client.get("/admin/declaration_initial/").get_data(as_text=True)
+    assert "1 条通过" in page and "跳过 4 条" in page
+    assert statuses(app) == ["pending_second"] * 3
+    with app.app_context():
+        events = db.session.execute(select(AuditEvent).where(
+            AuditEvent.action == "declaration.pass_initial")).scalars().all()
+        notices = db.session.execute(select(Notice)).scalars().all()
+    assert len(events) == 3 and {e.actor_label for e in events} == {"r1"}
+    assert len([n for n in notices if n.kind == "declaration.passed_initial"]) == 3
+
+
+def test_bulk_reject_needs_a_reason_and_applies_it_to_all(client, app, staff_login, three):
+    staff_login("r1", "initial_reviewer")
+    bulk(client, "declaration_initial", "reject_initial", three)
+    assert statuses(app) == ["pending_initial"] * 3
+    assert "请填写不通过的原因" in client.get("/admin/declaration_initial/").get_data(
+        as_text=True)
+    bulk(client, "declaration_initial", "reject_initial", three,
+         reason_template="附件材料不完整，请补充上传后重新提交。", reason="缺少学位证书")
+    assert statuses(app) == ["rejected"] * 3
+    with app.app_context():
+        reasons = set(db.session.execute(select(Declaration.reason)).scalars())
+        stages = set(db.session.execute(select(Declaration.rejected_stage)).scalars())
+    assert reasons == {"附件材料不完整，请补充上传后重新提交。\n缺少学位证书"}
+    assert stages == {"initial"}
+
+
+def test_initial_reviewer_cannot_pass_the_second_stage(client, app, staff_login, three):
+    staff_login("r1", "initial_reviewer")
+    bulk(client, "declaration_initial", "pass_initial", three)
+    response = bulk(client, "declaration_second", "pass_second", three)
+    assert response.status_code in (302, 403)
+    assert statuses(app) == ["pending_second"] * 3
+    token = csrf_in(client.get("/admin/declaration_initial/").get_data(as_text=True))
+    client.post("/admin/declaration_initial/decide/", data={
+        "csrf_token": token, "id": three[0], "action": "pass_second"})
+    assert statuses(app)[0] == "pending_second"
+
+
+def test_second_reviewer_completes(client, app, staff_login, three):
+    staff_login("r1", "initial_reviewer")
+    bulk(client, "declaration_initial", "pass_initial", three)
+    client.post("/admin/logout", data={"csrf_token": csrf_in(client.get("/admin/").get_data(
+        as_text=True))})
+    staff_login("r2", "second_reviewer")
+    assert client.get("/admin/declaration_initial/").status_code == 403
+    bulk(client, "declaration_second", "pass_second", three[:2])
+    bulk(client, "declaration_second", "reject_second", three[2:], reason="学历存疑")
+    assert statuses(app) == ["completed", "completed", "rejected"]
+
+
+def test_bulk_action_without_ids_or_csrf(client, app, staff_login, three):
+    staff_login("r1", "initial_reviewer")
+    response = client.post("/admin/declaration_initial/action/", data={
+        "action": "pass_initial", "rowid": [str(three[0])]})
+    assert response.status_code == 400
+    response = bulk(client, "declaration_initial", "pass_initial", [])
+    assert response.status_code in (200, 302)
+    assert statuses(app) == ["pending_initial"] * 3
+
+
+@pytest.mark.parametrize("term", ["%", "_", "'", '"', "a" * 10000, "申报人%", "1101**"])
+def test_search_with_awkward_strings(client, staff_login, three, term):
+    staff_login("boss", "supervisor")
+    response = client.get("/admin/declaration_all/", query_string={"search": term})
+    assert response.status_code == 200
+    assert "申报人0" not in response.get_data(as_text=True)
+
+
+def test_search_by_full_id_number_is_exact(client, staff_login, three):
+    staff_login("boss", "supervisor")
+    page = client.get("/admin/declaration_all/", query_string={"search": IDS[1]}).get_data(
+        as_text=True)
+    assert "申报人1" in page and "申报人0" not in page and "申报人2" not in page
+    page = client.get("/admin/declaration_all/", query_string={"search": "申报人2"}).get_data(
+        as_text=True)
+    assert "申报人2" in page and "申报人1" not in page
+
+
+def _complete_all(client, three, staff_login):
+    staff_login("r1", "initial_reviewer", "second_reviewer", "supervisor")
+    bulk(client, "declaration_initial", "pass_initial", three)
+    bulk(client, "declaration_second", "pass_second", three)
+
+
+def test_supervisor_exports_csv_for_excel(client, app, staff_login, three):
+    _complete_all(client, three, staff_login)
+    response = client.get("/admin/declaration_all/municipal/csv/")
+    assert response.status_code == 200
+    body = response.get_data()
+    assert body.startswith(b"\xef\xbb\xbf")
+    table = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert table[0][:5] == ["序号", "单位名称", "统一社会信用代码", "姓名", "身份证号"]
+    assert [row[0] for row in table[1:]] == ["1", "2", "3"]
+    assert [row[4] for row in table[1:]] == IDS  # the full number, for the municipal bureau
+    assert table[1][11] == "'=HYPERLINK(\"x\")"  # formulas are escaped
+    assert table[1][5] == "女" and table[1][9] == "研究生（博士）" and table[1][10] == "博士"
+    with app.app_context():
+        event = db.session.execute(select(AuditEvent).where(
+            AuditEvent.action == "declaration.export")).scalar_one()
+    assert event.detail["rows"] == 3 and event.actor_label == "r1"
+
+
+def test_xlsx_export_opens(client, app, staff_login, three):
+    from openpyxl import load_workbook
+
+    _complete_all(client, three, staff_login)
+    response = client.get("/admin/declaration_all/municipal/xlsx/")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.get_data()), read_only=True).active
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0][0] == "序号" and len(values) == 4 and values[1][4] == IDS[0]
+
+
+def test_export_follows_the_grid_filter(client, app, staff_login, three):
+    _complete_all(client, three, staff_login)
+    response = client.get("/admin/declaration_all/municipal/csv/",
+                          query_string={"search": IDS[2]})
+    table = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
+    assert len(table) == 2 and table[1][3] == "申报人2"
+
+
+@pytest.mark.parametrize("role", ["initial_reviewer", "second_reviewer", "admin"])
+def test_export_by_a_non_supervisor_is_refused(client, staff_login, three, role):
+    staff_login("someone", role)
+    response = client.get("/admin/declaration_all/municipal/csv/")
+    assert response.status_code in (302, 403)
+    assert response.status_code != 200
+
+
+def test_stock_export_is_off(client, staff_login, three):
+    staff_login("boss", "supervisor")
+    for view in ("declaration_all", "declaration_initial", "declaration_second"):
+        assert client.get(f"/admin/{view}/export/csv/").status_code in (302, 404)
+
+
+def test_mark_reported_notifies_and_shows_in_timeline(client, app, staff_login, three, portal,
+                                                      outbox):
+    _complete_all(client, three, staff_login)
+    bulk(client, "declaration_all", "report", three[:2])
+    with app.app_context():
+        rows = db.session.execute(select(Declaration).order_by(Declaration.id)).scalars().all()
+        assert rows[0].report_batch and rows[0].reported_at and rows[2].reported_at is None
+        kinds = [n.kind for n in db.session.execute(select(Notice)).scalars()]
+    assert kinds.count("declaration.reported") == 2
+    assert "人才业务办理平台" in outbox.messages()[-1]["text"]
+    page = client.get(f"/admin/declaration_all/details/?id={three[0]}").get_data(as_text=True)
+    assert "已报市级部门" in page or "Reported" in page or rows[0].report_batch in page
+
+
+def test_internal_comments_stay_internal(client, app, staff_login, three, portal):
+    staff_login("r1", "initial_reviewer")
+    page = client.get(f"/admin/declaration_initial/details/?id={three[0]}").get_data(
+        as_text=True)
+    assert IDS[0] in page  # the reviewer's detail page shows the full number
+    client.post("/admin/declaration_initial/comment/", data={
+        "csrf_token": csrf_in(page), "id": three[0], "text": "电话核实过学历"})
+    with app.app_context():
+        assert db.session.execute(select(StaffComment.text)).scalar_one() == "电话核实过学历"
+    client.post("/admin/logout", data={"csrf_token": csrf_in(page)})
+    from ..conftest import PASSWORD
+
+    portal.login_password("13800138000", PASSWORD)
+    detail = client.get(f"/talent/declarations/{three[0]}").get_data(as_text=True)
+    assert "电话核实过学历" not in detail
+
+
+def test_admin_withdraws_instead_of_deleting(client, app, staff_login, three):
+    staff_login("boss", "admin")
+    bulk(client, "declaration_all", "withdraw", three[:1])
+    assert statuses(app)[0] == "pending_initial"  # a reason is required
+    bulk(client, "declaration_all", "withdraw", three[:1], reason="企业申请撤回")
+    assert statuses(app)[0] == "withdrawn"
+    assert client.get(f"/admin/declaration_all/delete/").status_code in (302, 404, 405)
+    with app.app_context():
+        assert db.session.get(Declaration, three[0]) is not None
+
+
+def test_two_reviewers_at_once_move_each_row_once(app, three):
+    """Both act on the same rows; the conditional UPDATE lets each row move once."""
+    from talentadmin.accounts.models import StaffUser
+    from talentadmin.declarations import operations
+
+    with app.test_request_context():
+        staff = []
+        for name in ("a", "b"):
+            s = StaffUser(username=name, full_name="")
+            s.role_names = ["initial_reviewer"]
+            s.set_password("irrelevant-1")
+            db.session.add(s)
+            staff.append(s)
+        db.session.commit()
+        first = operations.decide_many(three, "pass_initial", staff[0])
+        second = operations.decide_many(three, "pass_initial", staff[1])
+        db.session.commit()
+        assert len(first.done) == 3 and second.done == [] and second.skipped == {"state": 3}
+        count = db.session.execute(select(db.func.count(AuditEvent.id)).where(
+            AuditEvent.action == "declaration.pass_initial")).scalar()
+    assert count == 3
