@@ -70,7 +70,7 @@ def xlsx_file(header: list[str], rows: Iterable[list], *, sheet: str = "Sheet1")
     worksheet.append(head)
     for row in rows:
         worksheet.append([_xlsx_value(value) for value in row])
-    out = tempfile.TemporaryFile()
+    out = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the response, closed there
     workbook.save(out)
     out.seek(0)
     return out

@@ -151,8 +151,8 @@ class DeclarationView(RoleModelView):
             kwargs.update(
                 d=declaration, events=timeline(declaration), workflow=workflow,
                 revision=permit.in_force if permit else None,
-                actions=[a for a in workflow.WORKFLOW.actions(declaration.status,
-                                                              staff.role_names)],
+                actions=list(workflow.WORKFLOW.actions(declaration.status,
+                                                              staff.role_names)),
                 reasons=reason_templates(),
                 comments=list(db.session.execute(select(StaffComment).where(
                     StaffComment.target_type == "declaration",

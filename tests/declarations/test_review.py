@@ -6,7 +6,7 @@ import csv
 import io
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from talentadmin.core.models import AuditEvent, Notice, StaffComment
 from talentadmin.declarations.models import Declaration
@@ -33,8 +33,8 @@ def three(permitted, open_round, portal, app, client):
 
 def statuses(app):
     with app.app_context():
-        return [s for s in db.session.execute(
-            select(Declaration.status).order_by(Declaration.id)).scalars()]
+        return list(db.session.execute(
+            select(Declaration.status).order_by(Declaration.id)).scalars())
 
 
 def bulk(client, view, action, ids, **extra):
@@ -232,7 +232,7 @@ def test_admin_withdraws_instead_of_deleting(client, app, staff_login, three):
     assert statuses(app)[0] == "pending_initial"  # a reason is required
     bulk(client, "declaration_all", "withdraw", three[:1], reason="企业申请撤回")
     assert statuses(app)[0] == "withdrawn"
-    assert client.get(f"/admin/declaration_all/delete/").status_code in (302, 404, 405)
+    assert client.get("/admin/declaration_all/delete/").status_code in (302, 404, 405)
     with app.app_context():
         assert db.session.get(Declaration, three[0]) is not None
 
