@@ -164,3 +164,36 @@ class RoundForm(Form):
     def validate_closes_at(self, field) -> None:
         if self.opens_at.data and field.data and field.data <= self.opens_at.data:
             raise ValidationError(_("The round must close after it opens."))
+
+
+class DeclarationAdminForm(Form):
+    """What an administrator may correct on a submitted declaration (audited).
+
+    The ID number and the attachments stay as the enterprise submitted them."""
+
+    name = StringField(_l("Name"), validators=[required(), Length(max=64)])
+    political_status = SelectField(_l("Political status"), validate_choice=False)
+    title = StringField(_l("Professional title"), validators=[required(), Length(max=64)])
+    education = SelectField(_l("Highest education"), validate_choice=False)
+    degree = SelectField(_l("Highest degree"), validate_choice=False)
+    school = StringField(_l("School of the highest education (degree)"),
+                         validators=[required(), Length(max=100)])
+    major = StringField(_l("Major"), validators=[required(), Length(max=100)])
+    condition = SelectField(_l("Introduction basis and condition"), validate_choice=False)
+    version = HiddenField()
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name, kind in (("political_status", "political_status"),
+                           ("education", "education"), ("degree", "degree"),
+                           ("condition", "condition")):
+            self[name].choices = _choices(kind)
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        for name in ("political_status", "education", "degree", "condition"):
+            codes = {choice.value for choice in self[name].choices if choice.value}
+            if self[name].data not in codes:
+                self[name].errors = [*self[name].errors, _("Choose an entry from the list.")]
+                ok = False
+        return ok

@@ -379,3 +379,26 @@ def add_comment(declaration: Declaration, staff, text: str) -> None:
     db.session.add(StaffComment(target_type="declaration", target_id=declaration.id,
                                 staff_id=staff.id, staff_label=staff.username, text=text[:2000]))
     audit.record("declaration.comment", actor=staff, target=declaration)
+
+
+ADMIN_FIELDS = ("name", "political_status", "title", "education", "degree", "school", "major",
+                "condition")
+
+
+def admin_update(declaration: Declaration, staff, form) -> dict:
+    """An administrator's correction, audited with the before and after values."""
+    if str(declaration.version) != (form.version.data or ""):
+        raise FieldError("name", _(
+            "This declaration was changed elsewhere since you opened it. Reload the page "
+            "to see the current version, then make your change again."))
+    changes = {}
+    for name in ADMIN_FIELDS:
+        after = (form[name].data or "").strip()
+        before = getattr(declaration, name) or ""
+        if after != before:
+            changes[name] = [before, after]
+            setattr(declaration, name, after)
+    if changes:
+        audit.record("declaration.admin_update", actor=staff, target=declaration,
+                     detail=changes)
+    return changes

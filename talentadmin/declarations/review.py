@@ -28,6 +28,7 @@ from ..permits.models import Permit, PermitRevision
 from ..reference.models import label, reason_templates
 from . import operations, workflow
 from .export import HEADER, rows
+from .forms import DeclarationAdminForm
 from .models import Declaration, DeclarationFile, Round
 from .views import download_name
 
@@ -306,9 +307,22 @@ class SecondQueueView(DeclarationView):
 
 
 class AllDeclarationsView(DeclarationView):
-    """Every declaration: exports and reporting (supervisor), withdrawal (admin)."""
+    """Every declaration: exports and reporting (supervisor), corrections and withdrawal
+    (admin: declarations are withdrawn, never deleted)."""
 
     read_roles = ("admin", "supervisor")
+    edit_roles = ("admin",)
+    form = DeclarationAdminForm
+
+    def update_model(self, form, model):
+        try:
+            operations.admin_update(model, current_staff(), form)
+        except FieldError as error:
+            error.attach(form)
+            return False
+        db.session.commit()
+        return True
+
     action_roles = {"report": ("supervisor",), "withdraw": ("admin",)}
     list_template = "admin/declaration_list.html"
 

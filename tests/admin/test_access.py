@@ -25,6 +25,18 @@ MATRIX = {
     "/admin/certification_all/": dict.fromkeys(ROLES, OK),
     "/admin/certification_all/new/": {"admin": "redirect", "initial_reviewer": "redirect",
                                       "second_reviewer": "redirect", "supervisor": "redirect"},
+    "/admin/permit_review/": dict.fromkeys(ROLES, OK),
+    "/admin/declaration_initial/": {"admin": OK, "initial_reviewer": OK, "supervisor": OK},
+    "/admin/declaration_second/": {"admin": OK, "second_reviewer": OK, "supervisor": OK},
+    "/admin/declaration_all/": {"admin": OK, "supervisor": OK},
+    "/admin/declaration_all/municipal/csv/": {"supervisor": OK, "admin": DENIED},
+    "/admin/round/": dict.fromkeys(ROLES, OK),
+    "/admin/round/new/": {"admin": OK, "initial_reviewer": "redirect",
+                          "second_reviewer": "redirect", "supervisor": "redirect"},
+    "/admin/reference_district/": dict.fromkeys(ROLES, OK),
+    "/admin/reference_condition/new/": {"admin": OK, "initial_reviewer": "redirect",
+                                        "second_reviewer": "redirect", "supervisor": "redirect"},
+    "/admin/reason_template/": dict.fromkeys(ROLES, OK),
     "/admin/page_text/": {"admin": OK},
     "/admin/page_text/edit/?id={page}": {"admin": OK},
     "/admin/audit_event/": {"admin": OK, "supervisor": OK},
@@ -102,7 +114,9 @@ def test_unknown_ids_are_handled(client, staff_login):
 def test_stock_export_is_off(client, staff_login):
     staff_login("boss", "admin", )
     for view in ("staff_user", "enterprise_user", "audit_event", "page_text",
-                 "certification_queue", "certification_all"):
+                 "certification_queue", "certification_all", "permit_review", "round",
+                 "declaration_initial", "declaration_second", "declaration_all",
+                 "reference_district", "reason_template"):
         assert client.get(f"/admin/{view}/export/csv/").status_code in (302, 404)
 
 

@@ -166,4 +166,4 @@ def test_seed_is_idempotent(runner, app):
     with app.app_context():
         assert db.session.query(StaffUser).count() == 4
         assert db.session.query(EnterpriseUser).count() == 1
-        assert db.session.query(PageText).count() == 4
+        assert db.session.query(PageText).count() == 5

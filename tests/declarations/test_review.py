@@ -258,3 +258,32 @@ def test_two_reviewers_at_once_move_each_row_once(app, three):
         count = db.session.execute(select(db.func.count(AuditEvent.id)).where(
             AuditEvent.action == "declaration.pass_initial")).scalar()
     assert count == 3
+
+
+def test_admin_correction_is_audited_with_before_and_after(client, app, staff_login, three):
+    import re
+
+    staff_login("boss", "admin")
+    page = client.get(f"/admin/declaration_all/edit/?id={three[0]}").get_data(as_text=True)
+    assert IDS[0] not in page  # the ID number is not on the correction form
+    version = re.search(r'name="version"[^>]*value="(\d+)"', page).group(1)
+    response = client.post(f"/admin/declaration_all/edit/?id={three[0]}", data={
+        "csrf_token": csrf_in(page), "version": version, "name": "申报人零",
+        "political_status": "13", "title": "高级工程师", "education": "10", "degree": "2",
+        "school": "=HYPERLINK(\"x\")", "major": "计算机科学与技术", "condition": "patent"})
+    assert response.status_code == 302
+    with app.app_context():
+        event = db.session.execute(select(AuditEvent).where(
+            AuditEvent.action == "declaration.admin_update")).scalar_one()
+    assert event.detail == {"name": ["申报人0", "申报人零"], "title": ["无", "高级工程师"]}
+    stale = client.post(f"/admin/declaration_all/edit/?id={three[0]}", data={
+        "csrf_token": csrf_in(page), "version": version, "name": "过期的修改",
+        "political_status": "13", "title": "无", "education": "10", "degree": "2",
+        "school": "x", "major": "y", "condition": "patent"})
+    assert "已在别处被修改" in stale.get_data(as_text=True)
+
+
+def test_supervisor_cannot_edit(client, staff_login, three):
+    staff_login("boss", "supervisor")
+    response = client.get(f"/admin/declaration_all/edit/?id={three[0]}")
+    assert response.status_code == 302
