@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from ..core import audit, storage
 from ..core.errors import FieldError
+from ..core.notify import notify
 from ..core.timeutil import utcnow
 from ..core.workflow import ENTERPRISE, SYSTEM, TransitionError, apply
 from ..extensions import db
@@ -129,3 +130,5 @@ def _decide(cert: Certification, staff, action: str, reason: str | None = None) 
     cert.reason = reason
     cert.decided_at = utcnow()
     cert.decided_by_id = staff.id
+    notify(cert.enterprise_user, f"certification.{cert.status}", link="/certification/",
+           **({"reason": reason} if reason else {}))
