@@ -7,6 +7,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
 from ..core.security import csp_nonce
+from .dashboard import DashboardView
 from .views import AuditLogView, StaffIndexView
 
 
@@ -40,6 +41,7 @@ def build_admin(app) -> Admin:
                                           endpoint="certification_queue"))
     admin.add_view(CertificationView(Certification, name=_l("All certifications"),
                                      category=_l("Certification"), endpoint="certification_all"))
+    admin.add_view(DashboardView(name=_l("Dashboard"), endpoint="dashboard"))
     admin.add_view(PermitReviewView(PermitRevision, name=_l("Business permissions"),
                                     endpoint="permit_review"))
     admin.add_view(InitialQueueView(Declaration, name=_l("Initial review queue"),

@@ -37,6 +37,7 @@ MATRIX = {
     "/admin/reference_condition/new/": {"admin": OK, "initial_reviewer": "redirect",
                                         "second_reviewer": "redirect", "supervisor": "redirect"},
     "/admin/reason_template/": dict.fromkeys(ROLES, OK),
+    "/admin/dashboard/": {"admin": OK, "supervisor": OK},
     "/admin/page_text/": {"admin": OK},
     "/admin/page_text/edit/?id={page}": {"admin": OK},
     "/admin/audit_event/": {"admin": OK, "supervisor": OK},
