@@ -84,6 +84,10 @@ def register_cli(app) -> None:
                            f"({valid}) [{row['engine']}, {row['seconds']:.2f}s]"
                            + (f" error: {row['error']}" if row.get("error") else ""))
 
+    from .declarations.legacy import register_cli as register_legacy_cli
+
+    register_legacy_cli(app)
+
     @app.cli.command("purge-expired")
     def purge_expired() -> None:
         """Delete expired counters and captchas (run from cron)."""

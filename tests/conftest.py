@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,7 @@ def _clean_database(app):
     outbox = Path(app.config["SMS_OUTBOX"])
     if outbox.exists():
         outbox.unlink()
+    shutil.rmtree(app.config["UPLOAD_FOLDER"], ignore_errors=True)
 
 
 @pytest.fixture
