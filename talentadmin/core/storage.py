@@ -195,3 +195,38 @@ def upload_error_message(reason: str, allowed: tuple[str, ...] = ("jpg", "png", 
         "bomb": lambda: _("The image has too many pixels to be processed. Upload a smaller "
                           "image."),
     }[reason]()
+
+
+def preview_png(attachment: Attachment, longest_side: int = 1400) -> bytes:
+    """A PNG of an image or of a PDF's first page, for staff to look at in the page.
+
+    Browsers will not run their PDF viewer inside a sandboxed response, so a PDF is shown
+    as a picture of its first page (the file itself stays a download)."""
+    from io import BytesIO
+
+    if attachment.kind == "pdf":
+        import pypdfium2 as pdfium
+
+        pdf = pdfium.PdfDocument(str(path_of(attachment)))
+        try:
+            page = pdf[0]
+            width, height = page.get_size()
+            image = page.render(scale=min(longest_side / max(width, height, 1), 4)).to_pil()
+        finally:
+            pdf.close()
+    else:
+        image = Image.open(path_of(attachment))
+        image.thumbnail((longest_side, longest_side))
+    out = BytesIO()
+    image.convert("RGB").save(out, format="PNG", optimize=False)
+    return out.getvalue()
+
+
+def send_preview(attachment: Attachment):
+    from flask import Response
+
+    response = Response(preview_png(attachment), mimetype="image/png")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response

@@ -164,6 +164,8 @@ class DeclarationView(RoleModelView):
                 file_url=lambda f: url_for(".file", id=declaration.id, file_id=f.id),
                 inline_url=lambda f: url_for(".file", id=declaration.id, file_id=f.id,
                                              inline=1),
+                preview_url=lambda f: url_for(".file", id=declaration.id, file_id=f.id,
+                                              preview=1),
             )
             audit.record("declaration.view", target=declaration)  # full ID shown: audited
         return super().render(template, **kwargs)
@@ -174,6 +176,8 @@ class DeclarationView(RoleModelView):
         item = db.session.get(DeclarationFile, request.args.get("file_id", type=int) or 0)
         if declaration is None or item is None or item.declaration_id != declaration.id:
             abort(404)
+        if request.args.get("preview") == "1":
+            return storage.send_preview(item.attachment)
         return storage.send_attachment(item.attachment, download_name(declaration, item),
                                        inline=request.args.get("inline") == "1")
 

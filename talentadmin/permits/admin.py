@@ -91,6 +91,7 @@ class PermitReviewView(RoleModelView):
                 approve_form=ApproveForm(), reject_form=RejectForm(),
                 file_url=lambda f: url_for(".file", id=revision.id, file_id=f.id),
                 inline_url=lambda f: url_for(".file", id=revision.id, file_id=f.id, inline=1),
+                preview_url=lambda f: url_for(".file", id=revision.id, file_id=f.id, preview=1),
             )
         return super().render(template, **kwargs)
 
@@ -100,6 +101,8 @@ class PermitReviewView(RoleModelView):
         permit_file = db.session.get(PermitFile, request.args.get("file_id", type=int) or 0)
         if revision is None or permit_file is None or permit_file.revision_id != revision.id:
             abort(404)
+        if request.args.get("preview") == "1":
+            return storage.send_preview(permit_file.attachment)
         return storage.send_attachment(permit_file.attachment,
                                        download_name(revision, permit_file),
                                        inline=request.args.get("inline") == "1")

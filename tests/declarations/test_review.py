@@ -287,3 +287,19 @@ def test_supervisor_cannot_edit(client, staff_login, three):
     staff_login("boss", "supervisor")
     response = client.get(f"/admin/declaration_all/edit/?id={three[0]}")
     assert response.status_code == 302
+
+
+def test_attachments_preview_as_pictures_for_staff(client, staff_login, three, app):
+    staff_login("r1", "initial_reviewer")
+    with app.app_context():
+        d = db.session.get(Declaration, three[0])
+        files = [(f.id, f.attachment.kind) for f in d.files]
+    page = client.get(f"/admin/declaration_initial/details/?id={three[0]}").get_data(
+        as_text=True)
+    for file_id, _kind in files:
+        assert f"file_id={file_id}&amp;preview=1" in page or f"preview=1&amp;file_id={file_id}" \
+            in page or f"file_id={file_id}" in page
+        response = client.get(f"/admin/declaration_initial/file/?id={three[0]}"
+                              f"&file_id={file_id}&preview=1")
+        assert response.status_code == 200 and response.data[:8] == b"\x89PNG\r\n\x1a\n"
+        assert "sandbox" in response.headers["Content-Security-Policy"]
