@@ -79,6 +79,8 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _load_user(user_id: str):
+    from sqlalchemy.orm import joinedload
+
     from .accounts.models import EnterpriseUser, StaffUser
 
     kind, _, rest = user_id.partition(":")
@@ -86,7 +88,8 @@ def _load_user(user_id: str):
     model = {"e": EnterpriseUser, "s": StaffUser}.get(kind)
     if model is None or not pk.isdigit():
         return None
-    user = db.session.get(model, int(pk))
+    options = [joinedload(StaffUser.role_rows)] if model is StaffUser else []
+    user = db.session.get(model, int(pk), options=options)
     if user is None or user.security_stamp != stamp or not user.active:
         return None
     return user
@@ -121,10 +124,12 @@ def _register_hooks(app: Flask) -> None:
     @app.after_request
     def _commit_and_headers(response):
         # The request commits once: what the operations added (audit rows of failed
-        # attempts included) is kept unless the handler raised.
+        # attempts included) is kept unless the handler raised. Headers first: they read
+        # the user, which the commit would expire.
+        response = set_security_headers(response)
         if response.status_code < 500:
             db.session.commit()
-        return set_security_headers(response)
+        return response
 
     @app.context_processor
     def _template_globals():

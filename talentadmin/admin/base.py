@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import abort, flash, redirect, request, url_for
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.model import typefmt
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -41,6 +44,16 @@ def ref_options(kind: str):
     return options
 
 
+def _local_datetime(view, value, name=None):
+    from flask_babel import format_datetime
+
+    return format_datetime(value, "yyyy-MM-dd HH:mm")
+
+
+DATE_FORMATTERS = {**typefmt.BASE_FORMATTERS, datetime: _local_datetime}
+DETAIL_FORMATTERS = {**typefmt.DETAIL_FORMATTERS, datetime: _local_datetime}
+
+
 class RoleModelView(ModelView):
     """A grid whose rights follow the viewer's roles.
 
@@ -64,6 +77,8 @@ class RoleModelView(ModelView):
     can_view_details = True
     page_size = 20
     can_set_page_size = True
+    column_type_formatters = DATE_FORMATTERS  # local time, to the minute
+    column_type_formatters_detail = DETAIL_FORMATTERS
     page_size_options = (20, 50, 100)
 
     def __init__(self, model, **kwargs) -> None:

@@ -11,12 +11,13 @@ from flask_admin.contrib.sqla.filters import (
     BooleanEqualFilter,
     DateTimeBetweenFilter,
     FilterEqual,
+    IntEqualFilter,
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import String, cast, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from ..admin.base import RoleModelView, current_staff, ref_options
 from ..core import audit, export, storage
@@ -109,7 +110,7 @@ class DeclarationView(RoleModelView):
     @property
     def column_filters(self):
         return (
-            FilterEqual(Declaration.round_id, _l("Round"), options=_round_options),
+            IntEqualFilter(Declaration.round_id, _l("Round"), options=_round_options),
             FilterEqual(Declaration.status, _l("Status"),
                         options=[(k, str(v)) for k, v in workflow.LABELS.items()
                                  if k != workflow.DRAFT]),
@@ -131,7 +132,24 @@ class DeclarationView(RoleModelView):
         return query.filter(Declaration.status != workflow.DRAFT)
 
     def get_query(self):
-        return super().get_query().options(joinedload(Declaration.round))
+        return super().get_query().options(joinedload(Declaration.round),
+                                           lazyload(Declaration.files))
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
+                 page_size=None):
+        """A deferred join: the filtered, sorted page is found over ids alone, then only
+        those rows are loaded (with their round) — no OFFSET over wide rows."""
+        count, query = super().get_list(page, sort_column, sort_desc, search, filters,
+                                        execute=False, page_size=page_size)
+        if not execute:
+            return count, query
+        ids = [row.id for row in query.options(lazyload("*")).with_entities(Declaration.id)]
+        if not ids:
+            return count, []
+        rows = {d.id: d for d in db.session.execute(
+            select(Declaration).where(Declaration.id.in_(ids))
+            .options(joinedload(Declaration.round), lazyload(Declaration.files))).scalars()}
+        return count, [rows[i] for i in ids if i in rows]
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
         condition = operations.search_condition(search.strip()[:200])

@@ -86,7 +86,7 @@ class PermitReviewView(RoleModelView):
             revision = kwargs["model"]
             staff = current_staff()
             kwargs.update(
-                revision=revision, events=timeline(revision),
+                revision=revision, events=timeline(revision), status_labels=workflow.LABELS,
                 actions=workflow.WORKFLOW.actions(revision.status, staff.role_names),
                 approve_form=ApproveForm(), reject_form=RejectForm(),
                 file_url=lambda f: url_for(".file", id=revision.id, file_id=f.id),

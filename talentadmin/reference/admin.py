@@ -38,7 +38,10 @@ class ReferenceItemView(RoleModelView):
     def on_model_change(self, form, model, is_created):
         from ..core import audit
 
+        from .models import forget
+
         model.kind = self.kind
+        forget()
         audit.record("reference.create" if is_created else "reference.update", target=model,
                      detail={"kind": self.kind, "code": model.code})
 

@@ -54,12 +54,31 @@ class ReferenceItem(db.Model):
         return self.name
 
 
+def _all() -> list[ReferenceItem]:
+    """Every entry of every list, read once per request (a grid labels many rows)."""
+    from flask import g, has_request_context
+
+    if has_request_context() and "reference_items" in g:
+        return g.reference_items
+    rows = list(db.session.execute(
+        select(ReferenceItem).order_by(ReferenceItem.kind, ReferenceItem.position,
+                                       ReferenceItem.id)).scalars())
+    if has_request_context():
+        g.reference_items = rows
+    return rows
+
+
+def forget() -> None:
+    """Drop the per-request copy (after an admin edited a list)."""
+    from flask import g, has_request_context
+
+    if has_request_context():
+        g.pop("reference_items", None)
+
+
 def items(kind: str, *, active_only: bool = True) -> list[ReferenceItem]:
-    query = select(ReferenceItem).where(ReferenceItem.kind == kind)
-    if active_only:
-        query = query.where(ReferenceItem.active.is_(True))
-    return list(db.session.execute(
-        query.order_by(ReferenceItem.position, ReferenceItem.id)).scalars())
+    return [item for item in _all()
+            if item.kind == kind and (item.active or not active_only)]
 
 
 def by_code(kind: str) -> dict[str, ReferenceItem]:
@@ -69,9 +88,7 @@ def by_code(kind: str) -> dict[str, ReferenceItem]:
 def label(kind: str, code: str | None) -> str:
     if not code:
         return ""
-    item = db.session.execute(
-        select(ReferenceItem).where(ReferenceItem.kind == kind, ReferenceItem.code == code)
-    ).scalar_one_or_none()
+    item = by_code(kind).get(code)
     return item.name if item else code
 
 
