@@ -37,7 +37,6 @@ class ReferenceItemView(RoleModelView):
 
     def on_model_change(self, form, model, is_created):
         from ..core import audit
-
         from .models import forget
 
         model.kind = self.kind
