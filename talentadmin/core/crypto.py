@@ -60,6 +60,16 @@ def decrypt(blob: bytes, context: bytes = b"id_number") -> str:
     return AESGCM(_key(b"talentadmin encryption")).decrypt(nonce, sealed, context).decode()
 
 
+def decrypter(context: bytes = b"id_number"):
+    """A decrypt function bound to one cipher object (for exports over many rows)."""
+    cipher = AESGCM(_key(b"talentadmin encryption"))
+
+    def decrypt_one(blob: bytes) -> str:
+        return cipher.decrypt(blob[:NONCE], blob[NONCE:], context).decode()
+
+    return decrypt_one
+
+
 def blind_index(text: str) -> str:
     """A keyed hash: equal inputs match, the value itself cannot be recovered or guessed
     without the key."""

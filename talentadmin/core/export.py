@@ -28,15 +28,20 @@ def safe_cell(value) -> object:
     return value
 
 
-def csv_chunks(header: list[str], rows: Iterable[list]) -> Iterator[str]:
+def csv_chunks(header: list[str], rows: Iterable[list], per_chunk: int = 500) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
     yield BOM + buffer.getvalue()
-    for row in rows:
-        buffer.seek(0)
-        buffer.truncate()
+    buffer.seek(0)
+    buffer.truncate()
+    for n, row in enumerate(rows, start=1):
         writer.writerow([safe_cell(value) for value in row])
+        if n % per_chunk == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
         yield buffer.getvalue()
 
 

@@ -27,28 +27,43 @@ def _names() -> dict[tuple[str, str], str]:
         select(ReferenceItem.kind, ReferenceItem.code, ReferenceItem.name_zh))}
 
 
-def _date(value) -> str:
-    if value is None:
-        return ""
-    from flask_babel import to_user_timezone
+def _local_dates():
+    """UTC datetime -> local date text, converting each distinct UTC minute once."""
+    from datetime import UTC
 
-    return to_user_timezone(value).strftime("%Y-%m-%d")
+    from flask_babel import get_timezone
+
+    zone = get_timezone()
+    cache: dict = {}
+
+    def local(value) -> str:
+        if value is None:
+            return ""
+        key = value.replace(second=0, microsecond=0)
+        text = cache.get(key)
+        if text is None:
+            text = cache[key] = key.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d")
+        return text
+
+    return local
 
 
 def rows(ids_query) -> Iterator[list]:
     """One list per declaration of ``ids_query`` (a select of ids), in submission order,
     fetched in chunks (``yield_per``): memory stays flat at any size."""
     names = _names()
+    decrypt = crypto.decrypter()
+    local_date = _local_dates()
     statement = (select(*COLUMNS).where(Declaration.id.in_(ids_query))
                  .order_by(Declaration.submitted_at, Declaration.id)
                  .execution_options(yield_per=1000))
     for n, row in enumerate(db.session.execute(statement), start=1):
         (unit, code, name, id_enc, gender, age, political, title, education, degree, school,
          major, condition, initial_at, second_at) = row
-        yield [n, unit, code, name, crypto.decrypt(bytes(id_enc)) if id_enc else "",
+        yield [n, unit, code, name, decrypt(bytes(id_enc)) if id_enc else "",
                GENDERS.get(gender or "", ""), age,
                names.get(("political_status", political), political), title,
                names.get(("education", education), education),
                names.get(("degree", degree), degree), school, major,
                names.get(("condition", condition), condition),
-               _date(initial_at), _date(second_at)]
+               local_date(initial_at), local_date(second_at)]
