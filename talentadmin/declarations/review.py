@@ -162,6 +162,9 @@ class DeclarationView(RoleModelView):
     def render(self, template, **kwargs):
         if template == self.list_template:
             kwargs["reason_templates"] = reason_templates()
+            kwargs["bulk_all_actions"] = [
+                (name, workflow.DECISIONS[name]) for name, roles in self.action_roles.items()
+                if name in workflow.DECISIONS and name != "withdraw" and self._has(roles)]
         if template == self.details_template and kwargs.get("model") is not None:
             declaration = kwargs["model"]
             staff = current_staff()
@@ -238,6 +241,20 @@ class DeclarationView(RoleModelView):
         return redirect(url_for(".details_view", id=declaration.id))
 
     # --- bulk decisions --------------------------------------------------------------------
+    @expose("/bulk_all/", methods=("POST",))
+    def bulk_all(self):
+        """Decide every row the current search and filters select (not only one page)."""
+        name = request.form.get("action", "")
+        roles = self.action_roles.get(name)
+        if name not in workflow.DECISIONS or roles is None or not self._has(roles):
+            abort(403)
+        view_args = self._get_list_extra_args()
+        _count, query = self.get_list(0, None, False, view_args.search, view_args.filters,
+                                      execute=False, page_size=0)
+        ids = [row.id for row in query.order_by(None).with_entities(Declaration.id)]
+        self._bulk(ids, name)
+        return redirect(url_for(".index_view", **request.args))
+
     def _bulk(self, ids, name: str) -> None:
         try:
             outcome = operations.decide_many(ids, name, current_staff(), _reason(request.form),

@@ -303,3 +303,19 @@ def test_attachments_preview_as_pictures_for_staff(client, staff_login, three, a
                               f"&file_id={file_id}&preview=1")
         assert response.status_code == 200 and response.data[:8] == b"\x89PNG\r\n\x1a\n"
         assert "sandbox" in response.headers["Content-Security-Policy"]
+
+
+def test_clear_the_whole_filtered_queue_at_once(client, app, staff_login, three):
+    staff_login("r1", "initial_reviewer")
+    page = client.get("/admin/declaration_initial/").get_data(as_text=True)
+    assert "bulk-all" in page and "筛选出的全部 3 条" in page
+    response = client.post("/admin/declaration_initial/bulk_all/?search=申报人1",
+                           data={"csrf_token": csrf_in(page), "action": "pass_initial"})
+    assert response.status_code == 302
+    assert statuses(app) == ["pending_initial", "pending_second", "pending_initial"]
+    client.post("/admin/declaration_initial/bulk_all/", data={
+        "csrf_token": csrf_in(page), "action": "reject_initial", "reason": "批量退回"})
+    assert statuses(app) == ["rejected", "pending_second", "rejected"]
+    response = client.post("/admin/declaration_initial/bulk_all/", data={
+        "csrf_token": csrf_in(page), "action": "pass_second"})
+    assert response.status_code == 403
