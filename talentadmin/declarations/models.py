@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import EnterpriseUser
@@ -39,6 +39,8 @@ class Declaration(db.Model):
     __table_args__ = (
         UniqueConstraint("round_id", "enterprise_user_id", "id_hash",
                          name="uq_declaration_person_in_round"),
+        # The review queues: one round, one status, oldest or newest first.
+        Index("ix_declaration_queue", "round_id", "status", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,375 @@
+"""The municipal export against Flask-Admin's stock CSV export, on the same rows:
+``python -m bench.export [--scope completed|submitted] [--rows N] [--database-url URL]
+[--instance DIR] [--cap-seconds S]``.
+
+Every exporter runs in its own subprocess (``--worker NAME``) so that its peak RSS is its
+own: the worker builds the app, logs in, resets VmHWM, notes VmRSS, then streams the whole
+response body through the test client (``buffered=False``, chunk by chunk) and reports
+rows/s and the RSS growth (VmHWM − VmRSS before). Contenders:
+
+* ``ours_csv`` / ``ours_xlsx``: ``AllDeclarationsView.municipal_export`` (full ID numbers
+  decrypted, reference labels, BOM, formula escaping, ``yield_per`` streaming);
+* ``stock_csv``: a stock ``ModelView`` with ``can_export=True``, ``export_types=['csv']``,
+  ``export_max_rows=0``, the same filters and the same 15 columns (``id_masked`` for the ID:
+  stock cannot decrypt);
+  Run with ``expire_on_commit=False`` in its worker: as shipped the app's after_request
+  commit expires the rows before the stock generator reads them (``stock_csv_asis``
+  records that failure);
+* ``proto_csv``: a PROTOTYPE (bench only) of the proposed export change: per-export setup
+  hoisted out of the row loop, ~500 rows per chunk;
+* ``stock_rel_probe``: the stock export with a relationship column (``enterprise_user``),
+  first 200 rows only — does it work at all?
+
+Rows: ``completed`` declarations (the municipal default) or every ``submitted`` one;
+``--rows N`` caps them with a ``submitted_at`` upper bound (the same filter for all).
+A worker that passes ``--cap-seconds`` stops reading and reports the rate so far.
+Last line: JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from urllib.parse import urlencode
+
+from flask_admin.contrib.sqla import ModelView
+from sqlalchemy import func, select
+
+from .common import (
+    add_db_args,
+    database_url,
+    dialect_of,
+    emit,
+    hwm_mb,
+    login,
+    make_app,
+    reset_peak,
+    rss_mb,
+)
+
+PLAIN = ("unit_name", "credit_code", "name", "id_masked", "gender", "age", "political_status",
+         "title", "education", "degree", "school", "major", "condition", "initial_passed_at",
+         "second_passed_at")
+FAR = "2000-01-01 00:00:00"
+
+
+class StockExportView(ModelView):
+    can_export = True
+    export_types = ["csv"]
+    export_max_rows = 0
+    column_list = ("round", "enterprise_user", "name", "status", "submitted_at")
+    column_export_list = PLAIN
+    column_default_sort = ("submitted_at", False)
+    column_sortable_list = ("submitted_at",)
+
+    def __init__(self, *args, **kwargs):
+        from .grid import same_filters
+
+        self.column_filters = same_filters()
+        super().__init__(*args, **kwargs)
+
+
+class StockRelExportView(StockExportView):
+    column_export_list = ("enterprise_user", "round", *PLAIN)
+    export_max_rows = 200
+
+
+# --- PROTOTYPE of the proposed export change (bench only, not the shipped code) -----------
+
+
+def proto_rows(ids_query):
+    """``declarations.export.rows`` with per-export setup hoisted out of the row loop: one
+    AESGCM object, the user's timezone resolved once and dates converted per distinct hour
+    (whole-hour UTC offsets, true of Asia/Shanghai), plain tuples from ``yield_per``."""
+    from datetime import UTC
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from flask_babel import get_timezone
+
+    from talentadmin.core import crypto
+    from talentadmin.declarations.export import COLUMNS, GENDERS, _names
+    from talentadmin.declarations.models import Declaration
+    from talentadmin.extensions import db
+
+    names = _names()
+    tz = get_timezone()
+    aes = AESGCM(crypto._key(b"talentadmin encryption"))
+    days: dict = {}
+
+    def day(value):
+        if value is None:
+            return ""
+        hour = value.replace(minute=0, second=0, microsecond=0)
+        text = days.get(hour)
+        if text is None:
+            text = days[hour] = hour.replace(tzinfo=UTC).astimezone(tz).strftime("%Y-%m-%d")
+        return text
+
+    statement = (select(*COLUMNS).where(Declaration.id.in_(ids_query))
+                 .order_by(Declaration.submitted_at, Declaration.id)
+                 .execution_options(yield_per=2000))
+    get = names.get
+    for n, (unit, code, name, id_enc, gender, age, political, title, education, degree,
+            school, major, condition, initial_at, second_at) in enumerate(
+                db.session.execute(statement), start=1):
+        number = ""
+        if id_enc:
+            blob = bytes(id_enc)
+            number = aes.decrypt(blob[:12], blob[12:], b"id_number").decode()
+        yield [n, unit, code, name, number, GENDERS.get(gender or "", ""), age,
+               get(("political_status", political), political), title,
+               get(("education", education), education), get(("degree", degree), degree),
+               school, major, get(("condition", condition), condition), day(initial_at),
+               day(second_at)]
+
+
+def proto_csv_chunks(header, rows, batch: int = 500):
+    """``core.export.csv_chunks`` yielding ~500 rows per chunk instead of one."""
+    import csv
+    import io
+
+    from talentadmin.core.export import BOM, FORMULA_STARTS
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    yield BOM + buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    pending = 0
+    for row in rows:
+        writer.writerow(["" if v is None else ("'" + v if isinstance(v, str)
+                                               and v.startswith(FORMULA_STARTS) else v)
+                         for v in row])
+        pending += 1
+        if pending == batch:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            pending = 0
+    if pending:
+        yield buffer.getvalue()
+
+
+def _proto_export_view():
+    from flask import abort
+    from flask_admin import expose
+
+    from talentadmin.admin.base import current_staff
+    from talentadmin.core import export as core_export
+    from talentadmin.declarations import workflow
+    from talentadmin.declarations.export import HEADER
+    from talentadmin.declarations.models import Declaration
+    from talentadmin.declarations.review import AllDeclarationsView
+
+    class ProtoExportView(AllDeclarationsView):
+        """PROTOTYPE: municipal_export with proto_rows + proto_csv_chunks (no audit change)."""
+
+        @expose("/municipal/<kind>/")
+        def municipal_export(self, kind: str):
+            if kind != "csv" or not current_staff().has_role("supervisor"):
+                abort(403)
+            view_args = self._get_list_extra_args()
+            _count, query = self.get_list(0, None, False, view_args.search, view_args.filters,
+                                          execute=False, page_size=0)
+            if not view_args.filters and not view_args.search:
+                query = query.filter(Declaration.status == workflow.COMPLETED)
+            ids = query.order_by(None).with_entities(Declaration.id).scalar_subquery()
+            from flask import Response, stream_with_context
+
+            response = Response(stream_with_context(proto_csv_chunks(HEADER, proto_rows(ids))),
+                                mimetype="text/csv; charset=utf-8")
+            response.headers["Content-Disposition"] = core_export._disposition("x.csv")
+            return response
+
+    return ProtoExportView
+
+
+def register(admin, app) -> None:
+    from talentadmin.declarations.models import Declaration
+    from talentadmin.extensions import db
+
+    admin.add_view(StockExportView(Declaration, db.session, name="Bench export",
+                                   endpoint="bench_export"))
+    admin.add_view(StockRelExportView(Declaration, db.session, name="Bench export rel",
+                                      endpoint="bench_export_rel"))
+    admin.add_view(_proto_export_view()(Declaration, name="Bench proto export",
+                                        endpoint="bench_proto_export"))
+
+
+def filters_for(scope: str, cutoff: str | None) -> dict:
+    """Filter 1 = status, 7 = submitted between (the same indexes in every view)."""
+    args: dict = {}
+    if scope == "completed":
+        args["flt1_1"] = "completed"
+    if cutoff or scope == "submitted":
+        args["flt2_7"] = f"{FAR} to {cutoff or '2100-01-01 00:00:00'}"
+    return args
+
+
+def plan(app, scope: str, rows: int | None) -> tuple[int, str | None]:
+    """The number of rows to export and the ``submitted_at`` cutoff that yields them."""
+    from talentadmin.declarations import workflow
+    from talentadmin.declarations.models import Declaration
+    from talentadmin.extensions import db
+
+    with app.app_context():
+        where = [Declaration.submitted_at.is_not(None), Declaration.status != workflow.DRAFT]
+        if scope == "completed":
+            where.append(Declaration.status == workflow.COMPLETED)
+        available = db.session.execute(select(func.count()).select_from(Declaration)
+                                       .where(*where)).scalar()
+        if not rows or rows >= available:
+            return available, None
+        cutoff = db.session.execute(select(Declaration.submitted_at).where(*where)
+                                    .order_by(Declaration.submitted_at)
+                                    .offset(rows - 1).limit(1)).scalar()
+        count = db.session.execute(select(func.count()).select_from(Declaration).where(
+            *where, Declaration.submitted_at <= cutoff)).scalar()
+        return count, cutoff.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def worker(args) -> dict:
+    url = database_url(args)
+    app = make_app(url, args.instance, extra_views=register)
+    client = app.test_client()
+    login(client)
+    query = urlencode(filters_for(args.scope, args.cutoff))
+    path = {"ours_csv": f"/admin/declaration_all/municipal/csv/?{query}",
+            "ours_xlsx": f"/admin/declaration_all/municipal/xlsx/?{query}",
+            "stock_csv": f"/admin/bench_export/export/csv/?{query}",
+            "stock_csv_asis": f"/admin/bench_export/export/csv/?{query}",
+            "proto_csv": f"/admin/bench_proto_export/municipal/csv/?{query}",
+            "stock_rel_probe": f"/admin/bench_export_rel/export/csv/?{query}"}[args.worker]
+    if args.worker == "ours_xlsx":
+        import openpyxl  # noqa: F401  (its import is not the export's memory)
+    if args.worker == "stock_csv":
+        # As shipped, the app's after_request commit expires the listed objects before the
+        # stock generator reads them: DetachedInstanceError (see stock_csv_asis). Keeping
+        # them loaded lets the stock export run, as it does in a plain Flask-Admin app.
+        from talentadmin.extensions import db
+
+        with app.app_context():
+            db.session.remove()
+            db.session.configure(expire_on_commit=False)
+    peak_reset = reset_peak()
+    before = rss_mb()
+    started = time.perf_counter()
+    out: dict = {"worker": args.worker, "path": path, "peak_reset": peak_reset}
+    response = client.get(path, buffered=False)
+    out["status"] = response.status_code
+    first_byte_s = None
+    size = lines = 0
+    head = b""
+    capped = False
+    error = None
+    try:
+        for chunk in response.response:
+            if isinstance(chunk, str):
+                chunk = chunk.encode()
+            if first_byte_s is None:
+                first_byte_s = time.perf_counter() - started
+                head = chunk[:64]
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+            if args.cap_seconds and time.perf_counter() - started > args.cap_seconds:
+                capped = True
+                break
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    finally:
+        response.close()
+    elapsed = time.perf_counter() - started
+    if args.worker == "ours_xlsx":
+        rows = args.expected  # a zip: count the rows it was asked for
+        out["xlsx_is_zip"] = head.startswith(b"PK")
+    else:
+        rows = max(0, lines - 1)  # less the header line
+        out["bom"] = head.startswith("\ufeff".encode())
+    if response.status_code != 200 and not error:
+        error = f"HTTP {response.status_code}"
+    out.update(rows=rows, bytes=size, seconds=round(elapsed, 3),
+               first_byte_s=round(first_byte_s or 0, 3),
+               rows_per_s=round(rows / elapsed) if elapsed else None,
+               rss_before_mb=before, peak_mb=hwm_mb(),
+               rss_growth_mb=round(hwm_mb() - before, 1), capped=capped, error=error)
+    return out
+
+
+def spawn(args, name: str, cutoff: str | None, expected: int) -> dict:
+    command = [sys.executable, "-m", "bench.export", "--worker", name, "--scope", args.scope,
+               "--instance", args.instance, "--expected", str(expected)]
+    if args.database_url:
+        command += ["--database-url", args.database_url]
+    if cutoff:
+        command += ["--cutoff", cutoff]
+    if args.cap_seconds and name != "stock_rel_probe":
+        command += ["--cap-seconds", str(args.cap_seconds)]
+    done = subprocess.run(command, capture_output=True, text=True,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          timeout=args.timeout)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode or not lines:
+        return {"worker": name, "failed": True, "returncode": done.returncode,
+                "stderr": done.stderr[-1500:]}
+    return json.loads(lines[-1])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_db_args(parser)
+    parser.add_argument("--scope", choices=("completed", "submitted"), default="completed")
+    parser.add_argument("--rows", type=int, default=None)
+    parser.add_argument("--cap-seconds", type=float, default=0)
+    parser.add_argument("--timeout", type=float, default=1200)
+    parser.add_argument("--only",
+                        default="ours_csv,stock_csv,proto_csv,ours_xlsx,stock_csv_asis,"
+                                "stock_rel_probe")
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--cutoff", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--expected", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        emit(worker(args))
+        return 0
+
+    url = database_url(args)
+    app = make_app(url, args.instance)
+    rows, cutoff = plan(app, args.scope, args.rows)
+    del app
+    result: dict = {"bench": "export", "dialect": dialect_of(url), "scope": args.scope,
+                    "rows": rows, "submitted_cutoff": cutoff}
+    for name in args.only.split(","):
+        result[name] = spawn(args, name, cutoff, rows)
+        r = result[name]
+        if r.get("failed"):
+            print(f"{name:16s} FAILED rc={r['returncode']}: {r['stderr'][-300:]}")
+        else:
+            print(f"{name:16s} rows={r['rows']:7d} {r['seconds']:8.2f} s "
+                  f"{r['rows_per_s']} rows/s  RSS +{r['rss_growth_mb']} MB"
+                  + (f"  error={r['error']}" if r.get("error") else "")
+                  + ("  (capped)" if r.get("capped") else ""))
+    ours, stock = result.get("ours_csv", {}), result.get("stock_csv", {})
+    proto = result.get("proto_csv", {})
+    if proto.get("rows_per_s") and stock.get("rows_per_s"):
+        result["proto_csv_speed_ratio_over_stock"] = round(proto["rows_per_s"]
+                                                           / stock["rows_per_s"], 2)
+    if ours.get("rows_per_s") and stock.get("rows_per_s"):
+        result["csv_speed_ratio_ours_over_stock"] = round(ours["rows_per_s"]
+                                                          / stock["rows_per_s"], 2)
+        result["targets"] = {
+            "csv_ge_2x_stock_rows_per_s": result["csv_speed_ratio_ours_over_stock"] >= 2,
+            "csv_rss_growth_le_50mb": ours["rss_growth_mb"] <= 50,
+            "csv_rows_match": ours["rows"] == rows,
+        }
+        print("targets:", result["targets"])
+    emit(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
