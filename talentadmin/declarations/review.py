@@ -289,7 +289,7 @@ def summary(outcome: operations.Outcome) -> str:
 
     why = {"state": _("not in the expected state"), "role": _("not for your role"),
            "unknown": _("unknown or not visible")}
-    text = ngettext("%(num)d passed", "%(num)d passed", len(outcome.done))
+    text = ngettext("%(num)d decided", "%(num)d decided", len(outcome.done))
     skipped = sum(outcome.skipped.values())
     if skipped:
         reasons = ", ".join(f"{count} {why[key]}" for key, count in outcome.skipped.items())

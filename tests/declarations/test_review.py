@@ -60,7 +60,7 @@ def test_bulk_pass_skips_rows_in_the_wrong_state(client, app, staff_login, three
     assert statuses(app) == ["pending_second", "pending_second", "pending_initial"]
     response = bulk(client, "declaration_initial", "pass_initial", [*three, 99999, "x"])
     page = client.get("/admin/declaration_initial/").get_data(as_text=True)
-    assert "1 条通过" in page and "跳过 4 条" in page
+    assert "已处理 1 条" in page and "跳过 4 条" in page
     assert statuses(app) == ["pending_second"] * 3
     with app.app_context():
         events = db.session.execute(select(AuditEvent).where(

@@ -1,0 +1,67 @@
+"""A reviewer rejects several declarations at once, with one reason, in Chinese."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from talentadmin.accounts.models import EnterpriseUser
+from talentadmin.core.timeutil import utcnow
+from talentadmin.core.validators import id_check_char
+from talentadmin.declarations.models import Declaration
+from talentadmin.extensions import db
+
+from ..conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").expect
+
+
+@pytest.fixture
+def queue(app, open_round):
+    """Three declarations waiting for the initial review (written straight to the database)."""
+    with app.app_context():
+        user = EnterpriseUser(mobile="13800138000")
+        db.session.add(user)
+        db.session.flush()
+        for n in range(3):
+            body = f"1101051980010100{n}"
+            d = Declaration(enterprise_user_id=user.id, round_id=open_round,
+                            status="pending_initial", unit_name="北京云帆智联科技有限公司",
+                            credit_code="91110105MA01R8DQ2M", name=f"申报人{n}",
+                            gender="male", age=46, submitted_at=utcnow())
+            d.set_id_number(body + id_check_char(body))
+            db.session.add(d)
+        db.session.commit()
+
+
+def test_bulk_reject_with_a_reason_in_chinese(app, contexts, shot, make_staff, queue):
+    make_staff("reviewer", "initial_reviewer")
+    admin = contexts.new_page()
+    admin.goto("/admin/login")
+    admin.get_by_label("用户名", exact=True).fill("reviewer")
+    admin.get_by_label("密码", exact=True).fill(PASSWORD)
+    admin.get_by_role("button", name="登录", exact=True).click()
+    admin.wait_for_url(re.compile(r"/admin/?$"))
+    admin.goto("/admin/declaration_initial/")
+    expect(admin.get_by_role("row").filter(has_text="申报人")).to_have_count(3)
+    shot("queue", admin)
+
+    admin.locator("input.action-rowtoggle").check()
+    admin.get_by_label("常用原因").select_option(label="附件材料不完整，请补充上传后重新提交。")
+    admin.locator("#bulk-reason").fill("缺少学位证书扫描件")
+    admin.once("dialog", lambda dialog: dialog.accept())
+    admin.get_by_role("button", name="选中的").click()
+    admin.locator('[data-model-action="reject_initial"]').click()
+    admin.wait_for_load_state()
+    expect(admin.locator(".alert").filter(has_text="已处理 3 条")).to_be_visible()
+    shot("rejected", admin)
+
+    with app.app_context():
+        rows = db.session.execute(select(Declaration.status, Declaration.reason)).all()
+    assert {status for status, _ in rows} == {"rejected"}
+    assert {reason for _, reason in rows} == {
+        "附件材料不完整，请补充上传后重新提交。\n缺少学位证书扫描件"}
