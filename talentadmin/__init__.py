@@ -25,6 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.update(config_module.build(app.instance_path, config))
     _refuse_unsafe_settings(app)
+    _check_ocr_engine(app)
     if app.config["TRUST_PROXY"]:
         hops = app.config["TRUST_PROXY"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
@@ -40,6 +41,27 @@ def create_app(config: dict | None = None) -> Flask:
     build_admin(app)
     register_cli(app)
     return app
+
+
+def _check_ocr_engine(app: Flask) -> None:
+    """Name what is missing at start-up rather than at the first licence upload."""
+    from pathlib import Path
+
+    from .certification.ocr import EASYOCR_WEIGHTS
+
+    engine = app.config["OCR_ENGINE"]
+    if engine not in ("rapidocr", "easyocr"):
+        raise RuntimeError(f"TALENTADMIN_OCR_ENGINE={engine!r}: use 'rapidocr' or 'easyocr'")
+    if engine == "easyocr":
+        folder = app.config["EASYOCR_MODEL_DIR"]
+        if not folder:
+            raise RuntimeError("TALENTADMIN_OCR_ENGINE=easyocr needs "
+                               "TALENTADMIN_EASYOCR_MODEL_DIR, a folder holding "
+                               + ", ".join(EASYOCR_WEIGHTS))
+        missing = [name for name in EASYOCR_WEIGHTS if not (Path(folder) / name).is_file()]
+        if missing:
+            raise RuntimeError(f"EasyOCR weight files missing in {folder}: {', '.join(missing)} "
+                               "(downloads are disabled; copy them there)")
 
 
 def _refuse_unsafe_settings(app: Flask) -> None:

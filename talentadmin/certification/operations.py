@@ -74,10 +74,17 @@ def upload(user, file_storage) -> Certification:
     return cert
 
 
-def _engine_name() -> str:
+def _engine_name():
+    """The configured engine: a name for the default, a built engine for EasyOCR (its model
+    folder comes from the configuration)."""
     from flask import current_app
 
-    return current_app.config["OCR_ENGINE"]
+    from .ocr import get_engine
+
+    name = current_app.config["OCR_ENGINE"]
+    if name == "easyocr":
+        return get_engine("easyocr", model_dir=current_app.config["EASYOCR_MODEL_DIR"])
+    return name
 
 
 def code_held_elsewhere(code: str, user_id: int) -> bool:

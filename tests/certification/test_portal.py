@@ -303,3 +303,15 @@ def test_bad_email_refused(operator, client):
     response, _ = confirm(client, response, name="北京某某科技有限公司",
                           credit_code="91110105MA01R8DQ2M", email="not-an-email")
     assert response.status_code == 400 and "有效的电子邮箱" in response.get_data(as_text=True)
+
+
+def test_easyocr_without_its_weights_refuses_to_start(tmp_path):
+    from talentadmin import create_app
+
+    with pytest.raises(RuntimeError, match="craft_mlt_25k.pth, zh_sim_g2.pth"):
+        create_app({"INSTANCE_PATH": str(tmp_path), "OCR_ENGINE": "easyocr",
+                    "EASYOCR_MODEL_DIR": str(tmp_path)})
+    with pytest.raises(RuntimeError, match="TALENTADMIN_EASYOCR_MODEL_DIR"):
+        create_app({"INSTANCE_PATH": str(tmp_path), "OCR_ENGINE": "easyocr"})
+    with pytest.raises(RuntimeError, match="rapidocr"):
+        create_app({"INSTANCE_PATH": str(tmp_path), "OCR_ENGINE": "tesseract"})
