@@ -134,3 +134,23 @@ class RoleModelView(ModelView):
         except (TypeError, ValueError):
             return None
         return self.get_query().filter(self.model.id == pk).one_or_none()
+
+    # --- one decision from a detail page ------------------------------------------------
+    def run_decision(self, decide, back: str, refused: str):
+        """Run ``decide()`` (an operation returning whether it acted); commit or roll back
+        and say so. Returns the redirect to ``back`` on a refusal, else ``None``."""
+        from ..core.errors import FieldError
+
+        try:
+            done = decide()
+        except FieldError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return redirect(back)
+        if not done:
+            db.session.rollback()
+            flash(refused, "error")
+            return redirect(back)
+        db.session.commit()
+        flash(_("Decision saved."), "success")
+        return None

@@ -211,21 +211,12 @@ class DeclarationView(RoleModelView):
         name = request.form.get("action", "")
         if name not in workflow.DECISIONS:
             abort(400)
-        try:
-            done = operations.decide(declaration, current_staff(), name,
-                                     _reason(request.form))
-        except FieldError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-            return redirect(back)
-        if not done:
-            db.session.rollback()
-            flash(_("Nothing changed: the declaration is no longer in that state, or your "
-                    "role may not take this decision."), "error")
-            return redirect(back)
-        db.session.commit()
-        flash(_("Decision saved."), "success")
-        return redirect(request.form.get("url") or back)
+        refused = self.run_decision(
+            lambda: operations.decide(declaration, current_staff(), name,
+                                      _reason(request.form)),
+            back, _("Nothing changed: the declaration is no longer in that state, or your "
+                    "role may not take this decision."))
+        return refused or redirect(request.form.get("url") or back)
 
     @expose("/comment/", methods=("POST",))
     def comment(self):

@@ -16,7 +16,6 @@ from sqlalchemy import case
 from ..admin.base import ALL_STAFF, RoleModelView, current_staff, ref_options
 from ..certification.forms import ApproveForm, RejectForm
 from ..core import storage
-from ..core.errors import FieldError
 from ..core.workflow import timeline
 from ..extensions import db
 from ..reference.models import label
@@ -114,25 +113,18 @@ class PermitReviewView(RoleModelView):
             abort(404)
         back = url_for(".details_view", id=revision.id)
         staff = current_staff()
-        try:
-            if request.form.get("action") == "approve" and ApproveForm().validate_on_submit():
-                done = operations.approve(revision, staff)
-            elif request.form.get("action") == "reject":
-                done = operations.reject(revision, staff, request.form.get("reason", ""))
-            else:
-                abort(400)
-        except FieldError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-            return redirect(back)
-        if not done:
-            db.session.rollback()
-            flash(_("This application is no longer waiting for review, or your role may not "
-                    "decide it."), "error")
-            return redirect(back)
-        db.session.commit()
-        flash(_("Decision saved."), "success")
-        return redirect(back)
+        action_name = request.form.get("action")
+        if action_name == "approve" and ApproveForm().validate_on_submit():
+            def decide():
+                return operations.approve(revision, staff)
+        elif action_name == "reject":
+            def decide():
+                return operations.reject(revision, staff, request.form.get("reason", ""))
+        else:
+            abort(400)
+        return self.run_decision(
+            decide, back, _("This application is no longer waiting for review, or your role "
+                            "may not decide it.")) or redirect(back)
 
     # --- bulk decisions: the single operation per row, counted -----------------------------
     def _bulk(self, ids, decide) -> None:
