@@ -114,8 +114,11 @@ class RoleModelView(ModelView):
         roles = self.action_roles.get(name)
         return roles is not None and self._has(roles) and super().is_action_allowed(name)
 
+    dynamic_filters = False  # True where filter choices come from editable lists
+
     def _get_filter_groups(self):
-        self._refresh_filters_cache()  # choices from editable lists and in the viewer's language
+        if self.dynamic_filters:  # choices from editable lists, in the viewer's language
+            self._refresh_filters_cache()
         return super()._get_filter_groups()
 
     # --- what may be seen ----------------------------------------------------------------

@@ -83,6 +83,7 @@ class DeclarationView(RoleModelView):
     read_roles = ("admin", "supervisor")
     allow_create = allow_delete = False
     edit_roles = ()
+    dynamic_filters = True
     list_template = "admin/review_list.html"
     details_template = "admin/declaration_details.html"
     can_set_page_size = True

@@ -40,6 +40,7 @@ class PermitReviewView(RoleModelView):
                     "reject": ("initial_reviewer", "admin")}
     list_template = "admin/review_list.html"
     details_template = "admin/permit_details.html"
+    dynamic_filters = True
     column_list = ("submitted_at", "unit_name", "credit_code", "number", "registered_district",
                    "field", "contact_name", "status", "decided_at")
     column_sortable_list = ("submitted_at", "unit_name", "status", "decided_at")
