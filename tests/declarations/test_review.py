@@ -319,3 +319,39 @@ def test_clear_the_whole_filtered_queue_at_once(client, app, staff_login, three)
     response = client.post("/admin/declaration_initial/bulk_all/", data={
         "csrf_token": csrf_in(page), "action": "pass_second"})
     assert response.status_code == 403
+
+
+def test_two_connections_deciding_the_same_rows_move_each_once(app, three):
+    """Two reviewers, two database connections, the same rows at the same moment: the first
+    UPDATE holds the rows until it commits; the second then finds them moved and skips them."""
+    import threading
+    from types import SimpleNamespace
+
+    from talentadmin.declarations import operations
+
+    reviewers = [SimpleNamespace(id=None, username=name, role_names=("initial_reviewer",))
+                 for name in ("a", "b")]
+    outcomes = {}
+    first_updated = threading.Event()
+
+    def second_reviewer():
+        with app.app_context():
+            first_updated.wait()
+            outcomes["b"] = operations.decide_many(three, "pass_initial", reviewers[1])
+            db.session.commit()
+
+    thread = threading.Thread(target=second_reviewer)
+    thread.start()
+    with app.app_context():
+        outcomes["a"] = operations.decide_many(three, "pass_initial", reviewers[0])
+        first_updated.set()  # b now runs its UPDATE while a's transaction is still open
+        db.session.commit()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert sorted(outcomes["a"].done) == sorted(three)
+    assert outcomes["b"].done == [] and outcomes["b"].skipped == {"state": 3}
+    assert statuses(app) == ["pending_second"] * 3
+    with app.app_context():
+        moves = db.session.execute(select(db.func.count(AuditEvent.id)).where(
+            AuditEvent.action == "declaration.pass_initial")).scalar()
+    assert moves == 3
