@@ -45,9 +45,12 @@ def ref_options(kind: str):
 
 
 def _local_datetime(view, value, name=None):
-    from flask_babel import format_datetime
+    """Local time to the minute; grids print many, so no Babel pattern formatting."""
+    from datetime import UTC
 
-    return format_datetime(value, "yyyy-MM-dd HH:mm")
+    from flask_babel import get_timezone
+
+    return value.replace(tzinfo=UTC).astimezone(get_timezone()).strftime("%Y-%m-%d %H:%M")
 
 
 DATE_FORMATTERS = {**typefmt.BASE_FORMATTERS, datetime: _local_datetime}

@@ -36,17 +36,32 @@ from .views import download_name
 REVIEW_ROLES = ("admin", "initial_reviewer", "second_reviewer", "supervisor")
 
 
+def _texts() -> dict:
+    """The grid's repeated words, translated once per request."""
+    from flask import g
+
+    if "grid_texts" not in g:
+        g.grid_texts = {
+            "status": {k: Markup('<span class="badge badge-{}">{}</span>').format(
+                workflow.BADGES[k], v) for k, v in workflow.LABELS.items()},
+            "stage": {k: str(v) for k, v in workflow.STAGES.items()},
+            "gender": {"male": _("Male"), "female": _("Female")},
+            "duplicate": Markup('<span class="badge badge-danger">{}</span>').format(
+                _("Duplicate")),
+        }
+    return g.grid_texts
+
+
 def _status(view, context, model, name):
-    return Markup('<span class="badge badge-{}">{}</span>').format(model.badge,
-                                                                   model.status_label)
+    return _texts()["status"][model.status]
 
 
 def _stage(view, context, model, name):
-    return str(workflow.STAGES[model.rejected_stage]) if model.rejected_stage else ""
+    return _texts()["stage"].get(model.rejected_stage or "", "")
 
 
 def _gender(view, context, model, name):
-    return {"male": _("Male"), "female": _("Female")}.get(model.gender or "", "")
+    return _texts()["gender"].get(model.gender or "", "")
 
 
 def _ref(kind):
@@ -54,8 +69,7 @@ def _ref(kind):
 
 
 def _duplicate(view, context, model, name):
-    return Markup('<span class="badge badge-danger">{}</span>').format(_("Duplicate")) \
-        if model.duplicate else ""
+    return _texts()["duplicate"] if model.duplicate else ""
 
 
 class PermitFilter(BaseSQLAFilter):

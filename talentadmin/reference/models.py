@@ -74,6 +74,7 @@ def forget() -> None:
 
     if has_request_context():
         g.pop("reference_items", None)
+        g.pop("reference_by_code", None)
 
 
 def items(kind: str, *, active_only: bool = True) -> list[ReferenceItem]:
@@ -82,7 +83,14 @@ def items(kind: str, *, active_only: bool = True) -> list[ReferenceItem]:
 
 
 def by_code(kind: str) -> dict[str, ReferenceItem]:
-    return {item.code: item for item in items(kind, active_only=False)}
+    from flask import g, has_request_context
+
+    if not has_request_context():
+        return {item.code: item for item in items(kind, active_only=False)}
+    cache = g.setdefault("reference_by_code", {})
+    if kind not in cache:
+        cache[kind] = {item.code: item for item in items(kind, active_only=False)}
+    return cache[kind]
 
 
 def label(kind: str, code: str | None) -> str:
