@@ -16,6 +16,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag as DecryptError  # noqa: F401 - re-exported
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
@@ -87,8 +88,16 @@ class Declaration(db.Model):
 
     @property
     def id_number(self) -> str | None:
-        """The full number: only for the views whose role needs it."""
-        return crypto.decrypt(self.id_number_enc) if self.id_number_enc else None
+        """The full number: only for the views whose role needs it. ``None`` when it cannot
+        be decrypted (a data key that does not match the database): logged, never a 500."""
+        if not self.id_number_enc:
+            return None
+        try:
+            return crypto.decrypt(bytes(self.id_number_enc))
+        except crypto.DecryptError:
+            logging.getLogger(__name__).error(
+                "declaration %s: the ID number cannot be decrypted with this data key", self.id)
+            return None
 
     def set_id_number(self, number: str | None) -> None:
         from ..core.validators import mask_id_number

@@ -355,3 +355,15 @@ def test_two_connections_deciding_the_same_rows_move_each_once(app, three):
         moves = db.session.execute(select(db.func.count(AuditEvent.id)).where(
             AuditEvent.action == "declaration.pass_initial")).scalar()
     assert moves == 3
+
+
+def test_a_wrong_data_key_shows_a_warning_not_an_error(client, app, staff_login, three):
+    staff_login("r1", "initial_reviewer")
+    app.config["DATA_KEY"] = "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE="  # 32 bytes of "A"
+    try:
+        response = client.get(f"/admin/declaration_initial/details/?id={three[0]}")
+    finally:
+        app.config["DATA_KEY"] = None
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "1101**********002X" in page and IDS[0] not in page
