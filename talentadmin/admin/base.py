@@ -120,9 +120,22 @@ class RoleModelView(ModelView):
     dynamic_filters = False  # True where filter choices come from editable lists
 
     def _get_filter_groups(self):
-        if self.dynamic_filters:  # choices from editable lists, in the viewer's language
-            self._refresh_filters_cache()
-        return super()._get_filter_groups()
+        """Filter choices from editable lists are read again for each page (the filters
+        themselves are built once); lazy labels follow the viewer's language."""
+        if not self.dynamic_filters or not self._filter_groups:
+            return super()._get_filter_groups()
+        from flask_admin._compat import as_unicode
+
+        groups = {}
+        for group in self._filter_groups.values():
+            items = []
+            for item in group.filters:
+                _, flt = self._filter_args[item["arg"]]
+                options = flt.get_options(self) if callable(flt.options) else item["options"]
+                items.append({**item, "operation": as_unicode(item["operation"]),
+                              "options": [(k, str(v)) for k, v in options] if options else None})
+            groups[as_unicode(group.label)] = items
+        return groups
 
     # --- what may be seen ----------------------------------------------------------------
     def scope_query(self, query):

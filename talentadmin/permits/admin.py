@@ -59,7 +59,7 @@ class PermitReviewView(RoleModelView):
     def column_filters(self):  # choices come from the editable reference lists
         return (
             FilterEqual(PermitRevision.status, _l("Status"),
-                        options=[(k, str(v)) for k, v in workflow.LABELS.items()]),
+                        options=list(workflow.LABELS.items())),
             FilterEqual(PermitRevision.registered_district, _l("District of registration"),
                         options=ref_options("district")),
             FilterEqual(PermitRevision.field, _l("Field of business"),

@@ -367,3 +367,28 @@ def test_a_wrong_data_key_shows_a_warning_not_an_error(client, app, staff_login,
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "1101**********002X" in page and IDS[0] not in page
+
+
+def test_filter_choices_follow_the_language_and_the_lists(client, app, staff_login, three):
+    import json
+    import re
+
+    staff_login("boss", "supervisor")
+    page = client.get("/admin/declaration_all/").get_data(as_text=True)
+    groups = json.loads(re.search(r'id="filter-groups-data"[^>]*>(.*?)</div>', page,
+                                  re.S).group(1))
+    options = {label: [o for f in items for o in (f["options"] or [])]
+               for label, items in groups.items()}
+    assert ["pending_second", "待复审"] in options["状态"]
+    assert ["chaoyang", "朝阳区"] in options["注册地所在区"]
+    assert any(o[1] == "2026年引进人才需求申报" for o in options["申报批次"])
+
+
+def test_grid_escapes_what_enterprises_typed(client, app, staff_login, three):
+    with app.app_context():
+        db.session.get(Declaration, three[0]).name = "<script>alert(1)</script>"
+        db.session.commit()
+    staff_login("boss", "supervisor")
+    page = client.get("/admin/declaration_all/").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
