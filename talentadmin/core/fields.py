@@ -70,11 +70,3 @@ class Money:
         if Decimal(raw) >= self.maximum:
             raise ValidationError(_("The amount is too large."))
         field.data = raw
-
-
-class NoneOr:
-    """Required free text where the guide allows ``无`` / ``none`` when there is nothing."""
-
-    def __call__(self, form, field) -> None:
-        if field.data is not None:
-            field.data = field.data.strip()
