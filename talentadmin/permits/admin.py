@@ -20,6 +20,7 @@ from ..core.workflow import timeline
 from ..extensions import db
 from ..reference.models import label
 from . import operations, workflow
+from .forms import PermitAdminForm
 from .models import PermitFile, PermitRevision
 from .views import download_name
 
@@ -35,7 +36,9 @@ def _ref(kind):
 
 class PermitReviewView(RoleModelView):
     read_roles = ALL_STAFF
-    allow_create = allow_edit = allow_delete = False
+    allow_create = allow_delete = False
+    edit_roles = ("admin",)  # corrections, audited with the before and after values
+    form = PermitAdminForm
     action_roles = {"approve": ("initial_reviewer", "admin"),
                     "reject": ("initial_reviewer", "admin")}
     list_template = "admin/review_list.html"
@@ -94,6 +97,11 @@ class PermitReviewView(RoleModelView):
                 preview_url=lambda f: url_for(".file", id=revision.id, file_id=f.id, preview=1),
             )
         return super().render(template, **kwargs)
+
+    def update_model(self, form, model):
+        operations.admin_update(model, current_staff(), form)
+        db.session.commit()
+        return True
 
     @expose("/file/")
     def file(self):

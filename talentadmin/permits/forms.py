@@ -122,3 +122,23 @@ def collect_files(form, user_id: int) -> bool:
                                    year=form.years[n - 1])]
             ok = False
     return ok
+
+
+class PermitAdminForm(Form):
+    """What an administrator may correct on a submitted permit revision (audited).
+    Qualifications, taxes and files stay as the enterprise submitted them."""
+
+    registered_district = SelectField(_l("District of registration"), validators=[required()])
+    tax_district = SelectField(_l("District of tax payment"), validators=[required()])
+    field = SelectField(_l("Field of business"), validators=[required()])
+    contact_name = StringField(_l("Unit contact person"),
+                               validators=[required(), Length(max=64)])
+    contact_mobile = StringField(_l("Contact mobile"), validators=[required(), MobileNumber()])
+    intro = TextAreaField(_l("Company profile"), validators=[required(), Length(max=INTRO_MAX)],
+                          render_kw={"rows": 6})
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("registered_district", "tax_district"):
+            self[name].choices = _choices("district")
+        self.field.choices = _choices("field")

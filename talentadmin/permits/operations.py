@@ -112,3 +112,23 @@ def _decide(revision: PermitRevision, staff, action: str, reason: str | None = N
     else:
         notify(user, "permit.rejected", link="/talent/declare", reason=reason)
     return True
+
+
+ADMIN_FIELDS = ("registered_district", "tax_district", "field", "contact_name",
+                "contact_mobile", "intro")
+
+
+def admin_update(revision: PermitRevision, staff, form) -> dict:
+    """An administrator's correction of a revision, audited with the before and after."""
+    from ..core import audit
+
+    changes = {}
+    for name in ADMIN_FIELDS:
+        after = (form[name].data or "").strip()
+        before = getattr(revision, name) or ""
+        if after != before:
+            changes[name] = [before, after]
+            setattr(revision, name, after)
+    if changes:
+        audit.record("permit.admin_update", actor=staff, target=revision, detail=changes)
+    return changes

@@ -303,3 +303,34 @@ def test_reviewer_sees_the_files_inline(operator, app, client, staff_login):
     response = client.get(f"/admin/permit_review/file/?id={revision.id}&file_id={f.id}&inline=1")
     assert response.status_code == 200 and "sandbox" in response.headers["Content-Security-Policy"]
     assert client.get(f"/admin/permit_review/file/?id={revision.id}&file_id=99999").status_code == 404
+
+
+def test_admin_correction_of_a_permit_is_audited(operator, app, client, staff_login):
+    operator.post_multipart("/talent/permit/apply", permit_form_data())
+    (revision,) = revisions(app)
+    client.post("/logout", data={"csrf_token": csrf_in(client.get("/").get_data(as_text=True))})
+    staff_login("boss", "admin")
+    page = client.get(f"/admin/permit_review/edit/?id={revision.id}").get_data(as_text=True)
+    assert 'value="王经办"' in page
+    response = client.post(f"/admin/permit_review/edit/?id={revision.id}", data={
+        "csrf_token": csrf_in(page), "registered_district": "chaoyang",
+        "tax_district": "haidian", "field": "ai", "contact_name": "王经办",
+        "contact_mobile": "13900001111", "intro": "人工智能软件研发企业。"})
+    assert response.status_code == 302
+    with app.app_context():
+        event = db.session.execute(select(AuditEvent).where(
+            AuditEvent.action == "permit.admin_update")).scalar_one()
+    assert event.detail == {"tax_district": ["chaoyang", "haidian"]}
+    bad = client.post(f"/admin/permit_review/edit/?id={revision.id}", data={
+        "csrf_token": csrf_in(page), "registered_district": "chaoyang",
+        "tax_district": "haidian", "field": "ai", "contact_name": "王经办",
+        "contact_mobile": "12345", "intro": "x"})
+    assert "请输入以 1 开头的 11 位手机号码" in bad.get_data(as_text=True)
+
+
+def test_reviewers_cannot_correct_a_permit(operator, app, client, staff_login):
+    operator.post_multipart("/talent/permit/apply", permit_form_data())
+    (revision,) = revisions(app)
+    client.post("/logout", data={"csrf_token": csrf_in(client.get("/").get_data(as_text=True))})
+    staff_login("r1", "initial_reviewer")
+    assert client.get(f"/admin/permit_review/edit/?id={revision.id}").status_code == 302
