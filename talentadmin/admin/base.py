@@ -173,3 +173,17 @@ class RoleModelView(ModelView):
         db.session.commit()
         flash(_("Decision saved."), "success")
         return None
+
+    # --- a record's file, for staff ---------------------------------------------------
+    @staticmethod
+    def send_record_file(attachment, download_name: str):
+        """Download it (``单位-…-材料名称``), or show it: ``?inline=1`` sandboxed,
+        ``?preview=1`` as a picture (a PDF's first page)."""
+        from flask import request as current_request
+
+        from ..core import storage
+
+        if current_request.args.get("preview") == "1":
+            return storage.send_preview(attachment)
+        return storage.send_attachment(attachment, download_name,
+                                       inline=current_request.args.get("inline") == "1")

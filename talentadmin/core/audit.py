@@ -48,3 +48,18 @@ def record(
     )
     db.session.add(event)
     return event
+
+
+def correct(target, form, fields, action: str, actor) -> dict:
+    """Copy ``fields`` from ``form`` onto ``target`` and audit what changed, before and
+    after (an administrator's correction of what an enterprise submitted)."""
+    changes = {}
+    for name in fields:
+        after = (form[name].data or "").strip()
+        before = getattr(target, name) or ""
+        if after != before:
+            changes[name] = [before, after]
+            setattr(target, name, after)
+    if changes:
+        record(action, actor=actor, target=target, detail=changes)
+    return changes

@@ -391,14 +391,4 @@ def admin_update(declaration: Declaration, staff, form) -> dict:
         raise FieldError("name", _(
             "This declaration was changed elsewhere since you opened it. Reload the page "
             "to see the current version, then make your change again."))
-    changes = {}
-    for name in ADMIN_FIELDS:
-        after = (form[name].data or "").strip()
-        before = getattr(declaration, name) or ""
-        if after != before:
-            changes[name] = [before, after]
-            setattr(declaration, name, after)
-    if changes:
-        audit.record("declaration.admin_update", actor=staff, target=declaration,
-                     detail=changes)
-    return changes
+    return audit.correct(declaration, form, ADMIN_FIELDS, "declaration.admin_update", staff)

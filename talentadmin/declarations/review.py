@@ -21,7 +21,7 @@ from sqlalchemy import String, cast, select
 from sqlalchemy.orm import joinedload, lazyload
 
 from ..admin.base import RoleModelView, current_staff, ref_options
-from ..core import audit, export, storage
+from ..core import audit, export
 from ..core.errors import FieldError
 from ..core.models import StaffComment
 from ..core.workflow import timeline
@@ -259,10 +259,7 @@ class DeclarationView(RoleModelView):
         item = db.session.get(DeclarationFile, request.args.get("file_id", type=int) or 0)
         if declaration is None or item is None or item.declaration_id != declaration.id:
             abort(404)
-        if request.args.get("preview") == "1":
-            return storage.send_preview(item.attachment)
-        return storage.send_attachment(item.attachment, download_name(declaration, item),
-                                       inline=request.args.get("inline") == "1")
+        return self.send_record_file(item.attachment, download_name(declaration, item))
 
     @expose("/decide/", methods=("POST",))
     def decide(self):

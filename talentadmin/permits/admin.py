@@ -15,7 +15,6 @@ from sqlalchemy import case
 
 from ..admin.base import ALL_STAFF, RoleModelView, current_staff, ref_options
 from ..certification.forms import ApproveForm, RejectForm
-from ..core import storage
 from ..core.workflow import timeline
 from ..extensions import db
 from ..reference.models import label
@@ -109,11 +108,8 @@ class PermitReviewView(RoleModelView):
         permit_file = db.session.get(PermitFile, request.args.get("file_id", type=int) or 0)
         if revision is None or permit_file is None or permit_file.revision_id != revision.id:
             abort(404)
-        if request.args.get("preview") == "1":
-            return storage.send_preview(permit_file.attachment)
-        return storage.send_attachment(permit_file.attachment,
-                                       download_name(revision, permit_file),
-                                       inline=request.args.get("inline") == "1")
+        return self.send_record_file(permit_file.attachment,
+                                     download_name(revision, permit_file))
 
     @expose("/decide/", methods=("POST",))
     def decide(self):

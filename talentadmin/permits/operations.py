@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from ..certification.operations import approved as approved_certification
+from ..core import audit
 from ..core.errors import FieldError
 from ..core.notify import notify
 from ..core.timeutil import utcnow
@@ -67,8 +68,6 @@ def submit(user, form) -> PermitRevision:
                                              label=f"{year}年缴纳税费凭证"))
     db.session.add(revision)
     db.session.flush()
-    from ..core import audit
-
     audit.record("permit.submit", target=revision,
                  detail={"number": revision.number, "permit": permit.id})
     return revision
@@ -120,15 +119,4 @@ ADMIN_FIELDS = ("registered_district", "tax_district", "field", "contact_name",
 
 def admin_update(revision: PermitRevision, staff, form) -> dict:
     """An administrator's correction of a revision, audited with the before and after."""
-    from ..core import audit
-
-    changes = {}
-    for name in ADMIN_FIELDS:
-        after = (form[name].data or "").strip()
-        before = getattr(revision, name) or ""
-        if after != before:
-            changes[name] = [before, after]
-            setattr(revision, name, after)
-    if changes:
-        audit.record("permit.admin_update", actor=staff, target=revision, detail=changes)
-    return changes
+    return audit.correct(revision, form, ADMIN_FIELDS, "permit.admin_update", staff)
