@@ -41,7 +41,10 @@ class Declaration(db.Model):
         UniqueConstraint("round_id", "enterprise_user_id", "id_hash",
                          name="uq_declaration_person_in_round"),
         # The review queues: one round, one status, oldest or newest first.
-        Index("ix_declaration_queue", "round_id", "status", "submitted_at"),
+        # A queue page in submission order, and any page in submission order, read from
+        # the index alone (``id`` breaks ties so pages are stable).
+        Index("ix_declaration_queue", "round_id", "status", "submitted_at", "id"),
+        Index("ix_declaration_submitted", "submitted_at", "id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -73,7 +76,7 @@ class Declaration(db.Model):
     form_key: Mapped[str | None] = mapped_column(String(43), unique=True)
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    submitted_at: Mapped[datetime | None] = mapped_column(index=True)
+    submitted_at: Mapped[datetime | None]
     initial_passed_at: Mapped[datetime | None]
     second_passed_at: Mapped[datetime | None]
     reported_at: Mapped[datetime | None]
