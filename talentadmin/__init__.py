@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from flask import Flask, g, render_template, request
@@ -100,9 +101,19 @@ def _init_extensions(app: Flask) -> None:
                 cursor.close()
 
 
-def _load_user(user_id: str):
+@functools.cache
+def _staff_by_id():
+    """Built once: the statement is the same on every request."""
+    from sqlalchemy import bindparam, select
     from sqlalchemy.orm import joinedload
 
+    from .accounts.models import StaffUser
+
+    return (select(StaffUser).where(StaffUser.id == bindparam("pk"))
+            .options(joinedload(StaffUser.role_rows)))
+
+
+def _load_user(user_id: str):
     from .accounts.models import EnterpriseUser, StaffUser
 
     kind, _, rest = user_id.partition(":")
@@ -110,8 +121,10 @@ def _load_user(user_id: str):
     model = {"e": EnterpriseUser, "s": StaffUser}.get(kind)
     if model is None or not pk.isdigit():
         return None
-    options = [joinedload(StaffUser.role_rows)] if model is StaffUser else []
-    user = db.session.get(model, int(pk), options=options)
+    if model is StaffUser:  # with its roles: every admin page asks for them
+        user = db.session.execute(_staff_by_id(), {"pk": int(pk)}).unique().scalar_one_or_none()
+    else:
+        user = db.session.get(model, int(pk))
     if user is None or user.security_stamp != stamp or not user.active:
         return None
     return user

@@ -132,6 +132,31 @@ def forget_minute_limit(app) -> None:
         db.session.commit()
 
 
+@pytest.fixture
+def sql_log(app):
+    """``with sql_log() as statements:`` lists every SQL statement sent meanwhile."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    @contextmanager
+    def record():
+        statements: list[str] = []
+
+        def count(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            yield statements
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+
+    return record
+
+
 def csrf_in(html: str) -> str:
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
     assert match, "no CSRF token on the page"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from ..core.security import csp_nonce
 from .dashboard import DashboardView
@@ -64,4 +65,44 @@ def build_admin(app) -> Admin:
     admin.add_view(PageTextView(PageText, name=_l("Page texts"), category=_l("Settings"),
                                 endpoint="page_text"))
     admin.add_view(AuditLogView(AuditEvent, name=_l("Audit log"), endpoint="audit_event"))
+    app.add_template_global(cached_menu)
+    app.add_template_global(fixed_url)
     return admin
+
+
+_STATIC_URLS: dict[tuple, str] = {}
+
+
+def fixed_url(endpoint: str, **values) -> str:
+    """``url_for`` of an address that depends on nothing but its (absolute) endpoint and
+    values — a static file, an export link — once per mount point: a page prints a dozen,
+    and templates name a fixed set of them, so the cache stays small."""
+    from flask import request, url_for
+
+    key = (request.script_root, endpoint, tuple(sorted(values.items())))
+    url = _STATIC_URLS.get(key)
+    if url is None:
+        url = _STATIC_URLS[key] = url_for(endpoint, **values)
+    return url
+
+
+_MENUS: dict[tuple, Markup] = {}
+
+
+def cached_menu(view, render) -> Markup:
+    """The navigation bar, rendered once per active view, language and set of roles: it
+    asks every view whether the viewer may open it, which cost more than a grid's rows.
+    ``render`` is Flask-Admin's ``layout.menu`` macro. The key space is bounded (views ×
+    languages × role sets)."""
+    from flask import request
+    from flask_babel import get_locale
+
+    from .base import current_staff
+
+    staff = current_staff()
+    key = (id(view.admin), len(view.admin._menu), view.endpoint, str(get_locale()),
+           request.script_root, tuple(sorted(staff.role_names)) if staff else ())
+    html = _MENUS.get(key)
+    if html is None:
+        html = _MENUS[key] = Markup(render())  # noqa: S704 - a Jinja macro's output
+    return html

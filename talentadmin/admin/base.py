@@ -37,9 +37,9 @@ def ref_options(kind: str):
     def options():
         from flask import has_app_context
 
-        from ..reference.models import items
+        from ..reference.models import names
 
-        return [(i.code, i.name) for i in items(kind)] if has_app_context() else []
+        return names(kind) if has_app_context() else []
 
     return options
 
@@ -51,6 +51,23 @@ def _local_datetime(view, value, name=None):
     from flask_babel import get_timezone
 
     return value.replace(tzinfo=UTC).astimezone(get_timezone()).strftime("%Y-%m-%d %H:%M")
+
+
+_PER_LOCALE: dict[tuple, object] = {}
+_FILTER_GROUPS: dict[tuple, tuple] = {}  # (endpoint, language) -> (choices, groups)
+
+
+def per_locale(key: tuple, build):
+    """``build()``, once per language: for values made only of translated constants (lazy
+    labels), which a grid would otherwise translate again on every request. Keys are
+    fixed by the code (view endpoints, names), so the cache stays small."""
+    from flask_babel import get_locale
+
+    full = (str(get_locale()), *key)
+    value = _PER_LOCALE.get(full)
+    if value is None:
+        value = _PER_LOCALE[full] = build()
+    return value
 
 
 DATE_FORMATTERS = {**typefmt.BASE_FORMATTERS, datetime: _local_datetime}
@@ -111,6 +128,13 @@ class RoleModelView(ModelView):
     def can_delete(self) -> bool:
         return self.allow_delete and self._has(self.delete_roles)
 
+    def get_actions_list(self):
+        """The actions this viewer may run, their names and confirmations translated once
+        per language and set of roles."""
+        staff = current_staff()
+        roles = tuple(sorted(staff.role_names)) if staff else ()
+        return per_locale(("actions", self.endpoint, roles), super().get_actions_list)
+
     def is_action_allowed(self, name: str) -> bool:
         if name == "delete":
             return self.can_delete
@@ -121,20 +145,29 @@ class RoleModelView(ModelView):
 
     def _get_filter_groups(self):
         """Filter choices from editable lists are read again for each page (the filters
-        themselves are built once); lazy labels follow the viewer's language."""
+        themselves are built once); lazy labels follow the viewer's language. The groups
+        are assembled again only when the language or a choice changed."""
         if not self.dynamic_filters or not self._filter_groups:
             return super()._get_filter_groups()
         from flask_admin._compat import as_unicode
+        from flask_babel import get_locale
 
+        choices = tuple(tuple(flt.get_options(self)) if callable(flt.options) else None
+                        for flt in self._filters)
+        key = (self.endpoint, str(get_locale()))
+        cached = _FILTER_GROUPS.get(key)
+        if cached is not None and cached[0] == choices:
+            return cached[1]
         groups = {}
         for group in self._filter_groups.values():
             items = []
             for item in group.filters:
-                _, flt = self._filter_args[item["arg"]]
-                options = flt.get_options(self) if callable(flt.options) else item["options"]
+                index, flt = self._filter_args[item["arg"]]
+                options = choices[index] if callable(flt.options) else item["options"]
                 items.append({**item, "operation": as_unicode(item["operation"]),
                               "options": [(k, str(v)) for k, v in options] if options else None})
             groups[as_unicode(group.label)] = items
+        _FILTER_GROUPS[key] = (choices, groups)
         return groups
 
     # --- what may be seen ----------------------------------------------------------------
@@ -143,6 +176,35 @@ class RoleModelView(ModelView):
 
     def get_query(self):
         return self.scope_query(super().get_query())
+
+    def _get_list_url(self, view_args) -> str:
+        """Flask-Admin's list URL (page, sort, search, size, filters, in its order), built
+        as a string on the view's address: a grid prints dozens (pager, sort headers,
+        sizes), and a ``url_for`` each cost more than the rows. Within a request the
+        search, extra and filter arguments are encoded once."""
+        from urllib.parse import urlencode
+
+        from flask import g
+
+        memo = g.setdefault("list_urls", {})
+        base = memo.get(self.endpoint)
+        if base is None:
+            base = memo[self.endpoint] = url_for(".index_view")
+        key = (self.endpoint, id(view_args.filters), view_args.search,
+               tuple(view_args.extra_args.items()))
+        middle_tail = memo.get(key)
+        if middle_tail is None:
+            middle = urlencode([(k, v) for k, v in (("search", view_args.search),
+                                                    *view_args.extra_args.items())
+                                if v is not None])
+            tail = urlencode(list(self._get_filters(view_args.filters).items()))
+            middle_tail = memo[key] = (middle, tail)
+        middle, tail = middle_tail
+        parts = [f"page={view_args.page}" if view_args.page else "",
+                 f"sort={view_args.sort}" if view_args.sort is not None else "",
+                 "desc=1" if view_args.sort_desc else "", middle,
+                 f"page_size={self.get_safe_page_size(view_args.page_size)}", tail]
+        return f"{base}?{'&'.join(part for part in parts if part)}"
 
     def get_count_query(self):
         return self.scope_query(super().get_count_query())

@@ -3,7 +3,7 @@ with decisions one by one or in bulk, internal comments, and the municipal expor
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.babel import gettext as admin_gettext
@@ -14,20 +14,30 @@ from flask_admin.contrib.sqla.filters import (
     FilterEqual,
     IntEqualFilter,
 )
+from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
-from sqlalchemy import String, cast, select
+from markupsafe import Markup, escape
+from sqlalchemy import String, cast, false, func, literal, null, select, true, union_all
 from sqlalchemy.orm import joinedload, lazyload
 
-from ..admin.base import RoleModelView, current_staff, ref_options
+from ..admin.base import RoleModelView, current_staff, per_locale, ref_options
 from ..core import audit, export
 from ..core.errors import FieldError
 from ..core.models import StaffComment
 from ..core.workflow import timeline
 from ..extensions import db
 from ..permits.models import Permit, PermitRevision
-from ..reference.models import label, reason_templates
+from ..reference.models import (
+    CHOICE_COLUMNS,
+    Choice,
+    ReasonTemplate,
+    ReferenceItem,
+    label,
+    names,
+    prime,
+    reason_templates,
+)
 from . import operations, workflow
 from .export import HEADER, rows
 from .forms import DeclarationAdminForm
@@ -35,22 +45,25 @@ from .models import Declaration, DeclarationFile, Round
 from .views import download_name
 
 REVIEW_ROLES = ("admin", "initial_reviewer", "second_reviewer", "supervisor")
+# Grids count rows exactly up to here; past it they say "more than 1,000" (a count of a
+# large queue costs more than the rest of the page).
+COUNT_CAP = 1000
 
 
 def _texts() -> dict:
-    """The grid's repeated words, translated once per request."""
-    from flask import g
+    """The grid's repeated words, translated and marked up once per language."""
 
-    if "grid_texts" not in g:
-        g.grid_texts = {
+    def build():
+        return {
             "status": {k: Markup('<span class="badge badge-{}">{}</span>').format(
                 workflow.BADGES[k], v) for k, v in workflow.LABELS.items()},
-            "stage": {k: str(v) for k, v in workflow.STAGES.items()},
-            "gender": {"male": _("Male"), "female": _("Female")},
+            "stage": {k: escape(str(v)) for k, v in workflow.STAGES.items()},
+            "gender": {"male": escape(_("Male")), "female": escape(_("Female"))},
             "duplicate": Markup('<span class="badge badge-danger">{}</span>').format(
                 _("Duplicate")),
         }
-    return g.grid_texts
+
+    return per_locale(("grid-texts",), build)
 
 
 def _status(view, context, model, name):
@@ -151,21 +164,102 @@ class DeclarationView(RoleModelView):
         return super().get_query().options(joinedload(Declaration.round),
                                            lazyload(Declaration.files))
 
+    def filtered_ids(self, search, filters):
+        """The ids the viewer's scope, search and filters select (a ``select()``; no
+        order). Flask-Admin's filters only call ``.filter()``, which a select has too."""
+        query = self.scope_query(select(Declaration.id))
+        joins: dict = {}
+        if search:
+            query, _c, joins, _j = self._apply_search(query, None, joins, {}, search)
+        if filters and self._filters:
+            query, _c, joins, _j = self._apply_filters(query, None, joins, {}, filters)
+        return query
+
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
                  page_size=None):
-        """A deferred join: the filtered, sorted page is found over ids alone, then only
-        those rows are loaded (with their round) — no OFFSET over wide rows."""
-        count, query = super().get_list(page, sort_column, sort_desc, search, filters,
-                                        execute=False, page_size=page_size)
-        if not execute:
-            return count, query
-        ids = [row.id for row in query.options(lazyload("*")).with_entities(Declaration.id)]
-        if not ids:
-            return count, []
-        rows = {d.id: d for d in db.session.execute(
-            select(Declaration).where(Declaration.id.in_(ids))
-            .options(joinedload(Declaration.round), lazyload(Declaration.files))).scalars()}
-        return count, [rows[i] for i in ids if i in rows]
+        """One statement for the page and its count: the page is found over ids alone and
+        only its rows' grid columns are read (a deferred join, no OFFSET over wide rows,
+        plain rows rather than ORM objects: the grid only prints them); the count stops
+        at ``COUNT_CAP`` (past it the grid says "more than …" and pages on without a last
+        page). One extra id tells whether a next page exists."""
+        if not execute:  # Flask-Admin's own callers; ours use filtered_ids()
+            return super().get_list(page, sort_column, sort_desc, search, filters,
+                                    execute=False, page_size=page_size)
+        size = page_size or self.page_size
+        ids = self.filtered_ids(search, filters)
+        if sort_column is None:
+            sort_column, sort_desc = self.column_default_sort
+        by_round = sort_column == "round"
+        key = Round.opens_at if by_round else getattr(Declaration, sort_column)
+        order = ([key.desc(), Declaration.id.desc()] if sort_desc
+                 else [key.asc(), Declaration.id.asc()])
+        inner = ids.join(Round, Round.id == Declaration.round_id) if by_round else ids
+        page_ids = inner.order_by(*order).limit(size + 1).offset((page or 0) * size).subquery()
+        capped = ids.order_by(None).limit(COUNT_CAP + 1).subquery()
+        total = select(func.count().label("n")).select_from(capped).subquery()
+        statement = (select(total.c.n, *_grid_columns()).select_from(total)
+                     .outerjoin(page_ids, true())
+                     .outerjoin(Declaration, Declaration.id == page_ids.c.id)
+                     .outerjoin(Round, Round.id == Declaration.round_id)
+                     .order_by(*order))
+        result = db.session.execute(statement).all()
+        count = result[0].n
+        rows = [row[1:] for row in result if row.id is not None]
+        g.grid_page = {"capped": count > COUNT_CAP, "has_next": len(rows) > size,
+                       "count": min(count, COUNT_CAP)}
+        return (None if count > COUNT_CAP else count), rows[:size]
+
+    @expose("/")
+    def index_view(self):
+        """Flask-Admin's list page (same URLs, filters, actions and scripts), computing
+        only what the grid template shows: no per-row forms, no row-action objects, no
+        action form object (the template writes its fields)."""
+        from math import ceil
+
+        args = self._get_list_extra_args()
+        column = self._get_column_by_idx(args.sort)
+        page_size = self.get_safe_page_size(args.page_size)
+        count, data = self.get_list(args.page, column[0] if column else None, args.sort_desc,
+                                    args.search, args.filters, page_size=page_size)
+        page = g.grid_page
+        actions, confirmations = self.get_actions_list()
+        return_url = self._get_list_url(args)
+
+        def pager_url(p):
+            return self._get_list_url(args.clone(page=p or None))
+
+        def sort_url(column, invert=False, desc=None):
+            if not desc and invert and not args.sort_desc:
+                desc = 1
+            return self._get_list_url(args.clone(sort=column, sort_desc=desc))
+
+        def page_size_url(size):
+            return self._get_list_url(args.clone(page_size=size or self.page_size))
+
+        with_checkbox = bool(actions)
+        return self.render(
+            self.list_template, data=data, actions=actions,
+            actions_confirmation=confirmations, count=count,
+            count_label=(per_locale(("more-than", COUNT_CAP), lambda: _(
+                "more than %(num)s", num=format_number(COUNT_CAP))) if page["capped"]
+                else str(count) if count < 1000 else format_number(count)),
+            num_pages=int(ceil(count / page_size)) if count is not None else None,
+            has_next=page["has_next"], page=args.page, page_size=page_size,
+            default_page_size=self.page_size, pager_url=pager_url,
+            page_size_url=page_size_url, sort_column=args.sort, sort_desc=args.sort_desc,
+            search=args.search, search_placeholder=self.search_placeholder(),
+            clear_search_url=self._get_list_url(args.clone(page=0, search=None,
+                                                           filters=None)),
+            filters=self._filters, filter_groups=(groups := self._get_filter_groups()),
+            filter_groups_json=_groups_json(groups), active_filters=args.filters,
+            filter_args=self._get_filters(args.filters), extra_args=args.extra_args,
+            return_url=return_url, reason_templates=lookups()["reasons"], w=self.words(),
+            header_html=self.header_html(with_checkbox, args.sort, args.sort_desc, sort_url),
+            rows_html=self.rows_html(data, with_checkbox, return_url),
+            bulk_all_actions=[
+                (name, workflow.DECISIONS[name]) for name, roles in self.action_roles.items()
+                if name in workflow.DECISIONS and name != "withdraw" and self._has(roles)],
+        )
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
         condition = operations.search_condition(search.strip()[:200])
@@ -176,13 +270,6 @@ class DeclarationView(RoleModelView):
 
     # --- the detail page ------------------------------------------------------------------
     def render(self, template, **kwargs):
-        if template == self.list_template:
-            kwargs["rows_html"] = self.rows_html(kwargs["data"], bool(kwargs.get("actions")),
-                                                 kwargs.get("return_url"))
-            kwargs["reason_templates"] = reason_templates()
-            kwargs["bulk_all_actions"] = [
-                (name, workflow.DECISIONS[name]) for name, roles in self.action_roles.items()
-                if name in workflow.DECISIONS and name != "withdraw" and self._has(roles)]
         if template == self.details_template and kwargs.get("model") is not None:
             declaration = kwargs["model"]
             staff = current_staff()
@@ -209,48 +296,101 @@ class DeclarationView(RoleModelView):
             audit.record("declaration.view", target=declaration)  # full ID shown: audited
         return super().render(template, **kwargs)
 
+    def words(self) -> dict:
+        """The list page's fixed words (Flask-Admin's own messages), once per language."""
+        from flask_admin.babel import ngettext as admin_ngettext
+
+        def build():
+            return {
+                "list": admin_gettext("List"), "add_filter": admin_gettext("Add Filter"),
+                "items": admin_gettext("items"),
+                "page_sizes": [(size, admin_ngettext(f"{size} item", f"{size} items", size))
+                               for size in self.page_size_options],
+                "with_selected": admin_gettext("With selected"),
+                "search_placeholder": self.search_placeholder(),
+                "search": admin_gettext("Search"), "apply": admin_gettext("Apply"),
+                "reset_filters": admin_gettext("Reset Filters"),
+                "empty": self.get_empty_list_message(),
+                "select_one": admin_gettext("Please select at least one record."),
+            }
+
+        return per_locale(("grid-words", self.endpoint), build)
+
+    def header_html(self, with_checkbox: bool, sort_column, sort_desc, sort_url) -> Markup:
+        """The column headers, with sort links; their labels are translated once per
+        language."""
+
+        def build():
+            sort_by = admin_gettext("Sort by %(name)s", name="\x00")
+            return ([(c, escape(str(label)), escape(sort_by.replace("\x00", str(label))))
+                     for c, label in self._list_columns],
+                    escape(admin_gettext("Select all records")))
+
+        columns, select_all = per_locale(("grid-header", self.endpoint), build)
+        cells = [f'<th class="list-checkbox-column"><input type="checkbox" name="rowtoggle" '
+                 f'class="action-rowtoggle" title="{select_all}"></th>'] if with_checkbox else []
+        cells.append("<th>&nbsp;</th>")
+        for index, (name, text, title) in enumerate(columns):
+            if name not in self._sortable_columns:
+                cells.append(f'<th class="column-header col-{escape(name)}">{text}</th>')
+                continue
+            current = sort_column == index
+            arrow = ((' <span class="fa fa-chevron-down"></span>' if sort_desc
+                      else ' <span class="fa fa-chevron-up"></span>') if current else "")
+            cells.append(f'<th class="column-header col-{escape(name)}"><a href="'
+                         f'{escape(sort_url(index, current))}" title="{title}">{text}{arrow}'
+                         f'</a></th>')
+        return Markup("".join(cells))  # noqa: S704 - every piece escaped above
+
     def rows_html(self, data, with_checkbox: bool, return_url: str | None) -> Markup:
         """The table body in one pass of Python: the grid's cost was Flask-Admin's per-row
-        macros and ``url_for`` calls, not the database. Every value goes through
-        ``escape()`` (a ``Markup`` from a formatter passes unchanged)."""
+        macros and ``url_for`` calls, not the database. Rows are the plain tuples of
+        ``GRID_COLUMNS`` (in ``column_list`` order); labels are looked up and escaped once
+        per request, and every value goes through ``escape()``."""
+        from datetime import UTC
         from urllib.parse import quote
 
-        from markupsafe import escape
-
-        from ..admin.base import _local_datetime
+        from flask_babel import get_timezone
 
         back = escape(f"&url={quote(return_url, safe='')}" if return_url else "")
         details = escape(url_for(".details_view") + "?id=")
         edit = escape(url_for(".edit_view") + "?id=") if self.can_edit else None
         eye = escape(admin_gettext("View Record"))
         pencil = escape(admin_gettext("Edit Record"))
-        columns = [(name, escape(name)) for name, _title in self._list_columns]
-        formatters = self.column_formatters
+        texts = _texts()
+        status, stage, gender, duplicate = (texts["status"], texts["stage"], texts["gender"],
+                                            texts["duplicate"])
+        education = {code: escape(text) for code, text in names("education",
+                                                                 active_only=False)}
+        condition = {code: escape(text) for code, text in names("condition",
+                                                                 active_only=False)}
+        zone = get_timezone()
         parts = []
-        for row in data:
-            pk = int(row.id)
-            cells = []
-            if with_checkbox:
-                cells.append(f'<td><input type="checkbox" name="rowid" class="action-checkbox" '
-                             f'value="{pk}"></td>')
+        for (pk, round_name, unit_name, name, id_masked, sex, age, edu, cond, state,
+             rejected, submitted, dup) in data:
             links = (f'<a class="icon" href="{details}{pk}{back}" title="{eye}">'
                      f'<span class="fa fa-eye"></span></a>')
             if edit is not None:
                 links += (f' <a class="icon" href="{edit}{pk}{back}" title="{pencil}">'
                           f'<span class="fa fa-pencil"></span></a>')
-            cells.append(f'<td class="list-buttons-column">{links}</td>')
-            for name, css in columns:
-                formatter = formatters.get(name)
-                if formatter is not None:
-                    value = formatter(self, None, row, name)
-                else:
-                    value = getattr(row, name)
-                    if value is None:
-                        value = ""
-                    elif hasattr(value, "strftime"):
-                        value = _local_datetime(self, value)
-                cells.append(f'<td class="col-{css}">{escape(value)}</td>')
-            parts.append("<tr>" + "".join(cells) + "</tr>")
+            when = (submitted.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+                    if submitted else "")
+            parts.append(
+                (f'<tr><td><input type="checkbox" name="rowid" class="action-checkbox" '
+                 f'value="{pk}"></td>' if with_checkbox else "<tr>")
+                + f'<td class="list-buttons-column">{links}</td>'
+                f'<td class="col-round">{escape(round_name)}</td>'
+                f'<td class="col-unit_name">{escape(unit_name)}</td>'
+                f'<td class="col-name">{escape(name)}</td>'
+                f'<td class="col-id_masked">{escape(id_masked or "")}</td>'
+                f'<td class="col-gender">{gender.get(sex or "", "")}</td>'
+                f'<td class="col-age">{"" if age is None else int(age)}</td>'
+                f'<td class="col-education">{education.get(edu, "")}</td>'
+                f'<td class="col-condition">{condition.get(cond, "")}</td>'
+                f'<td class="col-status">{status[state]}</td>'
+                f'<td class="col-rejected_stage">{stage.get(rejected or "", "")}</td>'
+                f'<td class="col-submitted_at">{when}</td>'
+                f'<td class="col-duplicate">{duplicate if dup else ""}</td></tr>')
         return Markup("\n".join(parts))  # noqa: S704 - every piece escaped above
 
     @expose("/file/")
@@ -299,9 +439,8 @@ class DeclarationView(RoleModelView):
         if name not in workflow.DECISIONS or roles is None or not self._has(roles):
             abort(403)
         view_args = self._get_list_extra_args()
-        _count, query = self.get_list(0, None, False, view_args.search, view_args.filters,
-                                      execute=False, page_size=0)
-        ids = [row.id for row in query.order_by(None).with_entities(Declaration.id)]
+        ids = list(db.session.execute(
+            self.filtered_ids(view_args.search, view_args.filters)).scalars())
         self._bulk(ids, name)
         return redirect(url_for(".index_view", **request.args))
 
@@ -319,19 +458,86 @@ class DeclarationView(RoleModelView):
         return Declaration.status != workflow.DRAFT
 
 
+_GROUPS_JSON: dict[int, tuple] = {}
+
+
+def _groups_json(groups) -> Markup:
+    """The filter choices as the filter script reads them; dumped again only when the
+    groups object changed (it is rebuilt when a language or a choice changed)."""
+    from jinja2.utils import htmlsafe_json_dumps
+
+    if not groups:
+        return Markup("")
+    cached = _GROUPS_JSON.get(id(groups))
+    if cached is None or cached[0] is not groups:
+        _GROUPS_JSON.clear()
+        cached = _GROUPS_JSON[id(groups)] = (groups, htmlsafe_json_dumps(groups))
+    return cached[1]
+
+
 def _reason(form) -> str:
     """A chosen template and/or free text, joined."""
     parts = [form.get("reason_template", "").strip(), form.get("reason", "").strip()]
     return "\n".join(p for p in parts if p)
 
 
+def _grid_columns():
+    """What a grid row shows, in ``column_list`` order (``rows_html`` unpacks them): its
+    columns and its round's name (never the ciphertexts)."""
+    return (Declaration.id, Round.name.label("round_name"), Declaration.unit_name,
+            Declaration.name, Declaration.id_masked, Declaration.gender, Declaration.age,
+            Declaration.education, Declaration.condition, Declaration.status,
+            Declaration.rejected_stage, Declaration.submitted_at, Declaration.duplicate)
+
+
 def _round_options():
     from flask import has_app_context
 
-    if not has_app_context():
-        return []
-    return [(r.id, r.name) for r in db.session.execute(
-        select(Round).order_by(Round.opens_at.desc())).scalars()]
+    return lookups()["rounds"] if has_app_context() else []
+
+
+def lookups() -> dict:
+    """What a grid labels and filters with — every reference list, the rounds, the active
+    reason templates — read in one statement per request (the reference lists' and the
+    reason templates' per-request copies are filled from it)."""
+    from flask import g
+
+    if "grid_lookups" in g:
+        return g.grid_lookups
+    statement = _LOOKUPS.get("statement")
+    if statement is None:
+        blank = null().cast(String)
+        lists = select(*(getattr(ReferenceItem, name) for name in CHOICE_COLUMNS))
+        rounds = select(literal("~round"), blank, Round.name, Round.name, blank, blank,
+                        false(), func.row_number().over(order_by=Round.opens_at.desc()),
+                        true(), Round.id)
+        reasons = select(literal("~reason"), blank, ReasonTemplate.text, ReasonTemplate.text,
+                         blank, blank, false(), ReasonTemplate.position, true(),
+                         ReasonTemplate.id).where(ReasonTemplate.active.is_(True))
+        union = union_all(lists, rounds, reasons)
+        columns = union.selected_columns
+        statement = _LOOKUPS["statement"] = union.order_by(columns.kind, columns.position,
+                                                           columns.id)
+    rows = tuple(db.session.execute(statement).all())
+    built = _LOOKUPS.get("rows") == rows and _LOOKUPS.get("built")
+    if not built:  # the lists changed (or first use): build the read-only copies again
+        choices, found = [], {"~round": [], "~reason": []}
+        for row in rows:
+            if row[0] in found:
+                found[row[0]].append(row)
+            else:
+                choices.append(Choice(*row))
+        built = {"choices": choices,
+                 "rounds": [(row[-1], row[2]) for row in found["~round"]],
+                 "reasons": [row[2] for row in found["~reason"]]}
+        _LOOKUPS.update(rows=rows, built=built)
+    prime(built["choices"], built["reasons"])  # shared, read-only
+    g.grid_lookups = built
+    return built
+
+
+# The last lookups read and what was built from them (equal rows: the same lists).
+_LOOKUPS: dict = {}
 
 
 def summary(outcome: operations.Outcome) -> str:
@@ -438,11 +644,10 @@ class AllDeclarationsView(DeclarationView):
         if kind not in ("csv", "xlsx") or not current_staff().has_role("supervisor"):
             abort(403)
         view_args = self._get_list_extra_args()
-        count, query = self.get_list(0, None, False, view_args.search, view_args.filters,
-                                     execute=False, page_size=0)
+        query = self.filtered_ids(view_args.search, view_args.filters)
         if not view_args.filters and not view_args.search:
             query = query.filter(Declaration.status == workflow.COMPLETED)
-        ids = query.order_by(None).with_entities(Declaration.id).scalar_subquery()
+        ids = query.scalar_subquery()
         total = db.session.execute(select(db.func.count()).select_from(
             select(Declaration.id).where(Declaration.id.in_(ids)).subquery())).scalar()
         audit.record("declaration.export", detail={

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from talentadmin import create_app
 from talentadmin.admin.dashboard import DashboardView, bar_chart, column_chart
@@ -279,16 +279,8 @@ def test_no_rounds(client, supervisor):
     assert "There are no rounds yet." in response.get_data(as_text=True)
 
 
-def test_a_constant_number_of_queries(app, client, supervisor, data):
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+def test_a_constant_number_of_queries(app, client, supervisor, data, sql_log):
+    with sql_log() as statements:
         client.get("/admin/")
         baseline = len(statements)
         statements.clear()
@@ -306,8 +298,6 @@ def test_a_constant_number_of_queries(app, client, supervisor, data):
         statements.clear()
         assert client.get("/admin/dashboard/").status_code == 200
         assert len(statements) == first
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     # rounds, statuses, dimensions, days, stage times, labels (the rest is the login)
     assert first - baseline <= 6, (first, baseline)
 

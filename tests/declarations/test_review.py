@@ -308,7 +308,7 @@ def test_attachments_preview_as_pictures_for_staff(client, staff_login, three, a
 def test_clear_the_whole_filtered_queue_at_once(client, app, staff_login, three):
     staff_login("r1", "initial_reviewer")
     page = client.get("/admin/declaration_initial/").get_data(as_text=True)
-    assert "bulk-all" in page and "筛选出的全部 3 条" in page
+    assert "bulk-all" in page and "全部记录（3 条）" in page
     response = client.post("/admin/declaration_initial/bulk_all/?search=申报人1",
                            data={"csrf_token": csrf_in(page), "action": "pass_initial"})
     assert response.status_code == 302
@@ -392,3 +392,84 @@ def test_grid_escapes_what_enterprises_typed(client, app, staff_login, three):
     page = client.get("/admin/declaration_all/").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def _row_ids(page: str) -> list[int]:
+    import re
+
+    seen: list[int] = []
+    for value in map(int, re.findall(r'name="rowid" class="action-checkbox" value="(\d+)"', page)):
+        if value not in seen:
+            seen.append(value)
+    return seen
+
+
+def test_grid_counts_up_to_a_cap_then_pages_on(client, app, staff_login, three, monkeypatch):
+    from talentadmin.declarations import review
+
+    staff_login("r1", "initial_reviewer")
+    page = client.get("/admin/declaration_initial/?page_size=20").get_data(as_text=True)
+    assert "列表 (3)" in page and _row_ids(page) == three
+    monkeypatch.setattr(review, "COUNT_CAP", 2)
+    page = client.get("/admin/declaration_initial/?page_size=20").get_data(as_text=True)
+    assert "列表 (超过 2)" in page and "全部记录（超过 2 条）" in page
+    monkeypatch.setattr(review.InitialQueueView, "page_size_options", (1, 2, 3))
+    monkeypatch.setattr(review.InitialQueueView, "page_size", 2)
+    first = client.get("/admin/declaration_initial/?page_size=2").get_data(as_text=True)
+    assert _row_ids(first) == three[:2] and "page=1&amp;page_size=2" in first  # a next page
+    last = client.get("/admin/declaration_initial/?page=1&page_size=2").get_data(as_text=True)
+    assert _row_ids(last) == three[2:]
+    beyond = client.get("/admin/declaration_initial/?page=9&page_size=2")
+    assert beyond.status_code == 200 and _row_ids(beyond.get_data(as_text=True)) == []
+
+
+def test_grid_reads_the_database_in_three_statements(client, staff_login, three, sql_log):
+    staff_login("r1", "initial_reviewer")
+    client.get("/admin/declaration_initial/")
+    with sql_log() as statements:
+        page = client.get("/admin/declaration_initial/?flt0_0=1&sort=10&desc=1")
+    assert page.status_code == 200 and len(_row_ids(page.get_data(as_text=True))) == 3
+    assert len(statements) <= 3, statements  # the user, the lists, the page with its count
+
+
+@pytest.mark.parametrize("desc", [False, True])
+def test_grid_sorts_on_every_sortable_column(client, app, staff_login, three, desc):
+    from talentadmin.declarations.review import AllDeclarationsView
+
+    with app.app_context():  # distinct names, ages and times, so each order is checkable
+        for n, pk in enumerate(three):
+            row = db.session.get(Declaration, pk)
+            row.name, row.age = f"申报人{2 - n}", 30 + n
+        db.session.commit()
+    staff_login("boss", "supervisor")
+    columns = list(AllDeclarationsView.column_list)
+    for name in AllDeclarationsView.column_sortable_list:
+        name = name[0] if isinstance(name, tuple) else name
+        if name not in columns:
+            continue
+        url = f"/admin/declaration_all/?sort={columns.index(name)}" + ("&desc=1" if desc else "")
+        response = client.get(url)
+        assert response.status_code == 200, name
+        ids = _row_ids(response.get_data(as_text=True))
+        assert sorted(ids) == sorted(three), name
+        if name in ("submitted_at", "age"):
+            assert ids == (three[::-1] if desc else three), name
+        if name == "name":
+            assert ids == (three if desc else three[::-1]), name
+
+
+def test_grid_labels_follow_edits_of_the_lists(client, app, staff_login, three):
+    from talentadmin.reference.models import ReferenceItem
+
+    staff_login("boss", "supervisor")
+    page = client.get("/admin/declaration_all/").get_data(as_text=True)
+    with app.app_context():
+        code = db.session.get(Declaration, three[0]).education
+        item = db.session.execute(select(ReferenceItem).where(
+            ReferenceItem.kind == "education", ReferenceItem.code == code)).scalar_one()
+        old = item.name_zh
+        assert old in page
+        item.name_zh = "改过的学历名称"
+        db.session.commit()
+    page = client.get("/admin/declaration_all/").get_data(as_text=True)
+    assert "改过的学历名称" in page and f">{old}<" not in page
