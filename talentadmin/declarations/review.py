@@ -21,6 +21,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import String, cast, false, func, literal, null, select, true, union_all
 from sqlalchemy.orm import joinedload, lazyload
 
+from ..admin import fixed_url
 from ..admin.base import RoleModelView, current_staff, per_locale, ref_options
 from ..core import audit, export
 from ..core.errors import FieldError
@@ -61,6 +62,8 @@ def _texts() -> dict:
             "gender": {"male": escape(_("Male")), "female": escape(_("Female"))},
             "duplicate": Markup('<span class="badge badge-danger">{}</span>').format(
                 _("Duplicate")),
+            "view": escape(admin_gettext("View Record")),
+            "edit": escape(admin_gettext("Edit Record")),
         }
 
     return per_locale(("grid-texts",), build)
@@ -353,11 +356,10 @@ class DeclarationView(RoleModelView):
         from flask_babel import get_timezone
 
         back = escape(f"&url={quote(return_url, safe='')}" if return_url else "")
-        details = escape(url_for(".details_view") + "?id=")
-        edit = escape(url_for(".edit_view") + "?id=") if self.can_edit else None
-        eye = escape(admin_gettext("View Record"))
-        pencil = escape(admin_gettext("Edit Record"))
+        details = escape(fixed_url(f"{self.endpoint}.details_view") + "?id=")
+        edit = escape(fixed_url(f"{self.endpoint}.edit_view") + "?id=") if self.can_edit else None
         texts = _texts()
+        eye, pencil = texts["view"], texts["edit"]
         status, stage, gender, duplicate = (texts["status"], texts["stage"], texts["gender"],
                                             texts["duplicate"])
         education = {code: escape(text) for code, text in names("education",
