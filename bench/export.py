@@ -15,8 +15,6 @@ rows/s and the RSS growth (VmHWM − VmRSS before). Contenders:
   Run with ``expire_on_commit=False`` in its worker: as shipped the app's after_request
   commit expires the rows before the stock generator reads them (``stock_csv_asis``
   records that failure);
-* ``proto_csv``: a PROTOTYPE (bench only) of the proposed export change: per-export setup
-  hoisted out of the row loop, ~500 rows per chunk;
 * ``stock_rel_probe``: the stock export with a relationship column (``enterprise_user``),
   first 200 rows only — does it work at all?
 
@@ -81,114 +79,6 @@ class StockRelExportView(StockExportView):
 # --- PROTOTYPE of the proposed export change (bench only, not the shipped code) -----------
 
 
-def proto_rows(ids_query):
-    """``declarations.export.rows`` with per-export setup hoisted out of the row loop: one
-    AESGCM object, the user's timezone resolved once and dates converted per distinct hour
-    (whole-hour UTC offsets, true of Asia/Shanghai), plain tuples from ``yield_per``."""
-    from datetime import UTC
-
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-    from flask_babel import get_timezone
-
-    from talentadmin.core import crypto
-    from talentadmin.declarations.export import COLUMNS, GENDERS, _names
-    from talentadmin.declarations.models import Declaration
-    from talentadmin.extensions import db
-
-    names = _names()
-    tz = get_timezone()
-    aes = AESGCM(crypto._key(b"talentadmin encryption"))
-    days: dict = {}
-
-    def day(value):
-        if value is None:
-            return ""
-        hour = value.replace(minute=0, second=0, microsecond=0)
-        text = days.get(hour)
-        if text is None:
-            text = days[hour] = hour.replace(tzinfo=UTC).astimezone(tz).strftime("%Y-%m-%d")
-        return text
-
-    statement = (select(*COLUMNS).where(Declaration.id.in_(ids_query))
-                 .order_by(Declaration.submitted_at, Declaration.id)
-                 .execution_options(yield_per=2000))
-    get = names.get
-    for n, (unit, code, name, id_enc, gender, age, political, title, education, degree,
-            school, major, condition, initial_at, second_at) in enumerate(
-                db.session.execute(statement), start=1):
-        number = ""
-        if id_enc:
-            blob = bytes(id_enc)
-            number = aes.decrypt(blob[:12], blob[12:], b"id_number").decode()
-        yield [n, unit, code, name, number, GENDERS.get(gender or "", ""), age,
-               get(("political_status", political), political), title,
-               get(("education", education), education), get(("degree", degree), degree),
-               school, major, get(("condition", condition), condition), day(initial_at),
-               day(second_at)]
-
-
-def proto_csv_chunks(header, rows, batch: int = 500):
-    """``core.export.csv_chunks`` yielding ~500 rows per chunk instead of one."""
-    import csv
-    import io
-
-    from talentadmin.core.export import BOM, FORMULA_STARTS
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    yield BOM + buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
-    pending = 0
-    for row in rows:
-        writer.writerow(["" if v is None else ("'" + v if isinstance(v, str)
-                                               and v.startswith(FORMULA_STARTS) else v)
-                         for v in row])
-        pending += 1
-        if pending == batch:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-            pending = 0
-    if pending:
-        yield buffer.getvalue()
-
-
-def _proto_export_view():
-    from flask import abort
-    from flask_admin import expose
-
-    from talentadmin.admin.base import current_staff
-    from talentadmin.core import export as core_export
-    from talentadmin.declarations import workflow
-    from talentadmin.declarations.export import HEADER
-    from talentadmin.declarations.models import Declaration
-    from talentadmin.declarations.review import AllDeclarationsView
-
-    class ProtoExportView(AllDeclarationsView):
-        """PROTOTYPE: municipal_export with proto_rows + proto_csv_chunks (no audit change)."""
-
-        @expose("/municipal/<kind>/")
-        def municipal_export(self, kind: str):
-            if kind != "csv" or not current_staff().has_role("supervisor"):
-                abort(403)
-            view_args = self._get_list_extra_args()
-            _count, query = self.get_list(0, None, False, view_args.search, view_args.filters,
-                                          execute=False, page_size=0)
-            if not view_args.filters and not view_args.search:
-                query = query.filter(Declaration.status == workflow.COMPLETED)
-            ids = query.order_by(None).with_entities(Declaration.id).scalar_subquery()
-            from flask import Response, stream_with_context
-
-            response = Response(stream_with_context(proto_csv_chunks(HEADER, proto_rows(ids))),
-                                mimetype="text/csv; charset=utf-8")
-            response.headers["Content-Disposition"] = core_export._disposition("x.csv")
-            return response
-
-    return ProtoExportView
-
-
 def register(admin, app) -> None:
     from talentadmin.declarations.models import Declaration
     from talentadmin.extensions import db
@@ -197,8 +87,6 @@ def register(admin, app) -> None:
                                    endpoint="bench_export"))
     admin.add_view(StockRelExportView(Declaration, db.session, name="Bench export rel",
                                       endpoint="bench_export_rel"))
-    admin.add_view(_proto_export_view()(Declaration, name="Bench proto export",
-                                        endpoint="bench_proto_export"))
 
 
 def filters_for(scope: str, cutoff: str | None) -> dict:
@@ -243,7 +131,6 @@ def worker(args) -> dict:
             "ours_xlsx": f"/admin/declaration_all/municipal/xlsx/?{query}",
             "stock_csv": f"/admin/bench_export/export/csv/?{query}",
             "stock_csv_asis": f"/admin/bench_export/export/csv/?{query}",
-            "proto_csv": f"/admin/bench_proto_export/municipal/csv/?{query}",
             "stock_rel_probe": f"/admin/bench_export_rel/export/csv/?{query}"}[args.worker]
     if args.worker == "ours_xlsx":
         import openpyxl  # noqa: F401  (its import is not the export's memory)
@@ -327,7 +214,7 @@ def main(argv=None) -> int:
     parser.add_argument("--cap-seconds", type=float, default=0)
     parser.add_argument("--timeout", type=float, default=1200)
     parser.add_argument("--only",
-                        default="ours_csv,stock_csv,proto_csv,ours_xlsx,stock_csv_asis,"
+                        default="ours_csv,stock_csv,ours_xlsx,stock_csv_asis,"
                                 "stock_rel_probe")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--cutoff", default=None, help=argparse.SUPPRESS)
@@ -354,10 +241,6 @@ def main(argv=None) -> int:
                   + (f"  error={r['error']}" if r.get("error") else "")
                   + ("  (capped)" if r.get("capped") else ""))
     ours, stock = result.get("ours_csv", {}), result.get("stock_csv", {})
-    proto = result.get("proto_csv", {})
-    if proto.get("rows_per_s") and stock.get("rows_per_s"):
-        result["proto_csv_speed_ratio_over_stock"] = round(proto["rows_per_s"]
-                                                           / stock["rows_per_s"], 2)
     if ours.get("rows_per_s") and stock.get("rows_per_s"):
         result["csv_speed_ratio_ours_over_stock"] = round(ours["rows_per_s"]
                                                           / stock["rows_per_s"], 2)

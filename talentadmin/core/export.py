@@ -29,19 +29,26 @@ def safe_cell(value) -> object:
 
 
 def csv_chunks(header: list[str], rows: Iterable[list], per_chunk: int = 500) -> Iterator[str]:
+    """The CSV text in chunks of ``per_chunk`` rows. Each cell as ``safe_cell()`` makes it,
+    written inline: a function call per cell was a third of the export's time."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
     yield BOM + buffer.getvalue()
     buffer.seek(0)
     buffer.truncate()
-    for n, row in enumerate(rows, start=1):
-        writer.writerow([safe_cell(value) for value in row])
-        if n % per_chunk == 0:
+    pending = 0
+    for row in rows:
+        writer.writerow(["" if value is None else "'" + value
+                         if isinstance(value, str) and value.startswith(FORMULA_STARTS)
+                         else value for value in row])
+        pending += 1
+        if pending == per_chunk:
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
-    if buffer.tell():
+            pending = 0
+    if pending:
         yield buffer.getvalue()
 
 

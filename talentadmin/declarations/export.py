@@ -28,22 +28,32 @@ def _names() -> dict[tuple[str, str], str]:
 
 
 def _local_dates():
-    """UTC datetime -> local date text, converting each distinct UTC minute once."""
-    from datetime import UTC
+    """UTC datetime -> local date text. The zone's offset is looked up once per UTC hour
+    (and kept only when it is the same at both ends of that hour, so a change of offset
+    inside an hour is still exact); the date itself is then a sum."""
+    from datetime import UTC, timedelta
 
     from flask_babel import get_timezone
 
     zone = get_timezone()
-    cache: dict = {}
+    offsets: dict = {}
+    last = timedelta(minutes=59, seconds=59, microseconds=999999)
+
+    def exact(value) -> str:
+        return value.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d")
 
     def local(value) -> str:
         if value is None:
             return ""
-        key = value.replace(second=0, microsecond=0)
-        text = cache.get(key)
-        if text is None:
-            text = cache[key] = key.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d")
-        return text
+        hour = value.replace(minute=0, second=0, microsecond=0)
+        offset = offsets.get(hour)
+        if offset is None:
+            start, end = (at.replace(tzinfo=UTC).astimezone(zone).utcoffset()
+                          for at in (hour, hour + last))
+            offset = offsets[hour] = start if start == end else False
+        if offset is False:
+            return exact(value)
+        return (value + offset).strftime("%Y-%m-%d")
 
     return local
 
@@ -56,7 +66,7 @@ def rows(ids_query) -> Iterator[list]:
     local_date = _local_dates()
     statement = (select(*COLUMNS).where(Declaration.id.in_(ids_query))
                  .order_by(Declaration.submitted_at, Declaration.id)
-                 .execution_options(yield_per=1000))
+                 .execution_options(yield_per=2000))
     for n, row in enumerate(db.session.execute(statement), start=1):
         (unit, code, name, id_enc, gender, age, political, title, education, degree, school,
          major, condition, initial_at, second_at) = row
