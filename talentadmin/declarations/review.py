@@ -3,6 +3,8 @@ with decisions one by one or in bulk, internal comments, and the municipal expor
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
@@ -178,17 +180,13 @@ class DeclarationView(RoleModelView):
             query, _c, joins, _j = self._apply_filters(query, None, joins, {}, filters)
         return query
 
-    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
-                 page_size=None):
+    def read_page(self, page, sort_column, sort_desc, search, filters,
+                  page_size) -> GridPage:
         """One statement for the page and its count: the page is found over ids alone and
         only its rows' grid columns are read (a deferred join, no OFFSET over wide rows,
         plain rows rather than ORM objects: the grid only prints them); the count stops
         at ``COUNT_CAP`` (past it the grid says "more than …" and pages on without a last
         page). One extra id tells whether a next page exists."""
-        if not execute:  # Flask-Admin's own callers; ours use filtered_ids()
-            return super().get_list(page, sort_column, sort_desc, search, filters,
-                                    execute=False, page_size=page_size)
-        size = page_size or self.page_size
         ids = self.filtered_ids(search, filters)
         if sort_column is None:
             sort_column, sort_desc = self.column_default_sort
@@ -197,7 +195,8 @@ class DeclarationView(RoleModelView):
         order = ([key.desc(), Declaration.id.desc()] if sort_desc
                  else [key.asc(), Declaration.id.asc()])
         inner = ids.join(Round, Round.id == Declaration.round_id) if by_round else ids
-        page_ids = inner.order_by(*order).limit(size + 1).offset((page or 0) * size).subquery()
+        page_ids = (inner.order_by(*order).limit(page_size + 1).offset((page or 0) * page_size)
+                    .subquery())
         capped = ids.order_by(None).limit(COUNT_CAP + 1).subquery()
         total = select(func.count().label("n")).select_from(capped).subquery()
         statement = (select(total.c.n, *_grid_columns()).select_from(total)
@@ -208,9 +207,18 @@ class DeclarationView(RoleModelView):
         result = db.session.execute(statement).all()
         count = result[0].n
         rows = [row[1:] for row in result if row.id is not None]
-        g.grid_page = {"capped": count > COUNT_CAP, "has_next": len(rows) > size,
-                       "count": min(count, COUNT_CAP)}
-        return (None if count > COUNT_CAP else count), rows[:size]
+        return GridPage(rows=rows[:page_size], count=min(count, COUNT_CAP),
+                        capped=count > COUNT_CAP, has_next=len(rows) > page_size)
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
+                 page_size=None):
+        """Flask-Admin's contract over ``read_page()``: the count is ``None`` past the cap."""
+        if not execute:  # Flask-Admin's own callers; ours use filtered_ids()
+            return super().get_list(page, sort_column, sort_desc, search, filters,
+                                    execute=False, page_size=page_size)
+        found = self.read_page(page, sort_column, sort_desc, search, filters,
+                               page_size or self.page_size)
+        return (None if found.capped else found.count), found.rows
 
     @expose("/")
     def index_view(self):
@@ -222,9 +230,8 @@ class DeclarationView(RoleModelView):
         args = self._get_list_extra_args()
         column = self._get_column_by_idx(args.sort)
         page_size = self.get_safe_page_size(args.page_size)
-        count, data = self.get_list(args.page, column[0] if column else None, args.sort_desc,
-                                    args.search, args.filters, page_size=page_size)
-        page = g.grid_page
+        found = self.read_page(args.page, column[0] if column else None, args.sort_desc,
+                               args.search, args.filters, page_size)
         actions, confirmations = self.get_actions_list()
         return_url = self._get_list_url(args)
 
@@ -241,24 +248,21 @@ class DeclarationView(RoleModelView):
 
         with_checkbox = bool(actions)
         return self.render(
-            self.list_template, data=data, actions=actions,
-            actions_confirmation=confirmations, count=count,
-            count_label=(per_locale(("more-than", COUNT_CAP), lambda: _(
-                "more than %(num)s", num=format_number(COUNT_CAP))) if page["capped"]
-                else str(count) if count < 1000 else format_number(count)),
-            num_pages=int(ceil(count / page_size)) if count is not None else None,
-            has_next=page["has_next"], page=args.page, page_size=page_size,
+            self.list_template, data=found.rows, actions=actions,
+            actions_confirmation=confirmations, count_label=found.label(),
+            num_pages=None if found.capped else ceil(found.count / page_size),
+            has_next=found.has_next, page=args.page, page_size=page_size,
             default_page_size=self.page_size, pager_url=pager_url,
             page_size_url=page_size_url, sort_column=args.sort, sort_desc=args.sort_desc,
-            search=args.search, search_placeholder=self.search_placeholder(),
+            search=args.search,
             clear_search_url=self._get_list_url(args.clone(page=0, search=None,
                                                            filters=None)),
-            filters=self._filters, filter_groups=(groups := self._get_filter_groups()),
+            filter_groups=(groups := self._get_filter_groups()),
             filter_groups_json=_groups_json(groups), active_filters=args.filters,
             filter_args=self._get_filters(args.filters), extra_args=args.extra_args,
             return_url=return_url, reason_templates=lookups()["reasons"], w=self.words(),
             header_html=self.header_html(with_checkbox, args.sort, args.sort_desc, sort_url),
-            rows_html=self.rows_html(data, with_checkbox, return_url),
+            rows_html=self.rows_html(found.rows, with_checkbox, return_url),
             bulk_all_actions=[
                 (name, workflow.DECISIONS[name]) for name, roles in self.action_roles.items()
                 if name in workflow.DECISIONS and name != "withdraw" and self._has(roles)],
@@ -483,6 +487,23 @@ def _reason(form) -> str:
     return "\n".join(p for p in parts if p)
 
 
+@dataclass(frozen=True, slots=True)
+class GridPage:
+    """A page of grid rows, the count up to ``COUNT_CAP``, and whether more follow."""
+
+    rows: list
+    count: int
+    capped: bool
+    has_next: bool
+
+    def label(self) -> str:
+        """The count as the grid says it: "1,000" or "more than 1,000"."""
+        if self.capped:
+            return per_locale(("more-than", COUNT_CAP), lambda: _(
+                "more than %(num)s", num=format_number(COUNT_CAP)))
+        return str(self.count) if self.count < 1000 else format_number(self.count)
+
+
 def _grid_columns():
     """What a grid row shows, in ``column_list`` order (``rows_html`` unpacks them): its
     columns and its round's name (never the ciphertexts)."""
@@ -502,8 +523,6 @@ def lookups() -> dict:
     """What a grid labels and filters with — every reference list, the rounds, the active
     reason templates — read in one statement per request (the reference lists' and the
     reason templates' per-request copies are filled from it)."""
-    from flask import g
-
     if "grid_lookups" in g:
         return g.grid_lookups
     statement = _LOOKUPS.get("statement")
