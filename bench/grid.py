@@ -68,7 +68,7 @@ class StockDeclarationView(ModelView):
 
 
 def register(admin, app) -> None:
-    admin.add_view(StockDeclarationView(Declaration, db.session, name="Bench stock",
+    admin.add_view(StockDeclarationView(Declaration, db, name="Bench stock",
                                         endpoint="bench_stock"))
 
 

@@ -45,12 +45,17 @@ def ref_options(kind: str):
 
 
 def _local_datetime(view, value, name=None):
-    """Local time to the minute; grids print many, so no Babel pattern formatting."""
-    from datetime import UTC
-
+    """Local time to the minute; grids print many, so no Babel pattern formatting and one
+    converter per request."""
+    from flask import g
     from flask_babel import get_timezone
 
-    return value.replace(tzinfo=UTC).astimezone(get_timezone()).strftime("%Y-%m-%d %H:%M")
+    from ..core.timeutil import local_formatter
+
+    local = g.get("local_minutes")
+    if local is None:
+        local = g.local_minutes = local_formatter(get_timezone(), "%Y-%m-%d %H:%M")
+    return local(value)
 
 
 _PER_LOCALE: dict[tuple, object] = {}

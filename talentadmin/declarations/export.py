@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from sqlalchemy import select
 
 from ..core import crypto
+from ..core.timeutil import local_formatter
 from ..extensions import db
 from ..reference.models import ReferenceItem
 from .models import Declaration
@@ -28,34 +29,10 @@ def _names() -> dict[tuple[str, str], str]:
 
 
 def _local_dates():
-    """UTC datetime -> local date text. The zone's offset is looked up once per UTC hour
-    (and kept only when it is the same at both ends of that hour, so a change of offset
-    inside an hour is still exact); the date itself is then a sum."""
-    from datetime import UTC, timedelta
-
+    """UTC datetime -> local date text (see ``local_formatter``)."""
     from flask_babel import get_timezone
 
-    zone = get_timezone()
-    offsets: dict = {}
-    last = timedelta(minutes=59, seconds=59, microseconds=999999)
-
-    def exact(value) -> str:
-        return value.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d")
-
-    def local(value) -> str:
-        if value is None:
-            return ""
-        hour = value.replace(minute=0, second=0, microsecond=0)
-        offset = offsets.get(hour)
-        if offset is None:
-            start, end = (at.replace(tzinfo=UTC).astimezone(zone).utcoffset()
-                          for at in (hour, hour + last))
-            offset = offsets[hour] = start if start == end else False
-        if offset is False:
-            return exact(value)
-        return (value + offset).strftime("%Y-%m-%d")
-
-    return local
+    return local_formatter(get_timezone(), "%Y-%m-%d")
 
 
 def rows(ids_query) -> Iterator[list]:

@@ -28,6 +28,7 @@ from ..admin.base import RoleModelView, current_staff, per_locale, ref_options
 from ..core import audit, export
 from ..core.errors import FieldError
 from ..core.models import StaffComment
+from ..core.timeutil import local_formatter
 from ..core.workflow import timeline
 from ..extensions import db
 from ..permits.models import Permit, PermitRevision
@@ -354,7 +355,6 @@ class DeclarationView(RoleModelView):
         macros and ``url_for`` calls, not the database. Rows are the plain tuples of
         ``GRID_COLUMNS`` (in ``column_list`` order); labels are looked up and escaped once
         per request, and every value goes through ``escape()``."""
-        from datetime import UTC
         from urllib.parse import quote
 
         from flask_babel import get_timezone
@@ -370,7 +370,7 @@ class DeclarationView(RoleModelView):
                                                                  active_only=False)}
         condition = {code: escape(text) for code, text in names("condition",
                                                                  active_only=False)}
-        zone = get_timezone()
+        when = local_formatter(get_timezone(), "%Y-%m-%d %H:%M")
         parts = []
         for (pk, round_name, unit_name, name, id_masked, sex, age, edu, cond, state,
              rejected, submitted, dup) in data:
@@ -379,8 +379,6 @@ class DeclarationView(RoleModelView):
             if edit is not None:
                 links += (f' <a class="icon" href="{edit}{pk}{back}" title="{pencil}">'
                           f'<span class="fa fa-pencil"></span></a>')
-            when = (submitted.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
-                    if submitted else "")
             parts.append(
                 (f'<tr><td><input type="checkbox" name="rowid" class="action-checkbox" '
                  f'value="{pk}"></td>' if with_checkbox else "<tr>")
@@ -395,7 +393,7 @@ class DeclarationView(RoleModelView):
                 f'<td class="col-condition">{condition.get(cond, "")}</td>'
                 f'<td class="col-status">{status[state]}</td>'
                 f'<td class="col-rejected_stage">{stage.get(rejected or "", "")}</td>'
-                f'<td class="col-submitted_at">{when}</td>'
+                f'<td class="col-submitted_at">{when(submitted)}</td>'
                 f'<td class="col-duplicate">{duplicate if dup else ""}</td></tr>')
         return Markup("\n".join(parts))  # noqa: S704 - every piece escaped above
 

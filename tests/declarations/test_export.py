@@ -14,24 +14,32 @@ from talentadmin.declarations.export import _local_dates
 
 @pytest.mark.parametrize("zone_name", ["Asia/Shanghai", "Asia/Kolkata", "Asia/Kathmandu",
                                        "America/New_York", "Australia/Lord_Howe"])
-def test_local_dates_match_a_full_conversion(tmp_path, zone_name):
-    """The per-hour offset cache gives the date a full conversion gives, in zones with
-    half- and quarter-hour offsets and with daylight saving (Lord Howe moves by 30 min)."""
+def test_local_times_match_a_full_conversion(tmp_path, zone_name):
+    """The per-hour offset cache gives what a full conversion gives, in zones with half- and
+    quarter-hour offsets and with daylight saving (Lord Howe moves by 30 minutes); the
+    export's dates use it in the office's zone."""
+    from zoneinfo import ZoneInfo
+
+    from talentadmin.core.timeutil import local_formatter
+
+    zone = ZoneInfo(zone_name)
+    local = local_formatter(zone, "%Y-%m-%d %H:%M")
+    rnd = random.Random(zone_name)
+    start = datetime(2026, 1, 1)
+    moments = [start + timedelta(seconds=rnd.randrange(366 * 86400)) for _ in range(20000)]
+    moments += [start + timedelta(minutes=m) for m in range(0, 366 * 1440, 15)]
+    for moment in moments:
+        expected = moment.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        assert local(moment) == expected, moment
+    assert local(None) == ""
     app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://", "SECRET_KEY": "x",
                       "INSTANCE_PATH": str(tmp_path), "BABEL_DEFAULT_TIMEZONE": zone_name})
     with app.test_request_context():
-        from flask_babel import get_timezone
+        assert _local_dates()(moments[0]) == expected_date(moments[0], zone)
 
-        zone = get_timezone()
-        local = _local_dates()
-        rnd = random.Random(zone_name)
-        start = datetime(2026, 1, 1)
-        moments = [start + timedelta(seconds=rnd.randrange(366 * 86400)) for _ in range(20000)]
-        moments += [start + timedelta(minutes=m) for m in range(0, 366 * 1440, 15)]
-        for moment in moments:
-            expected = moment.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d")
-            assert local(moment) == expected, moment
-        assert local(None) == ""
+
+def expected_date(moment, zone) -> str:
+    return moment.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d")
 
 
 def test_csv_cells_are_escaped_as_safe_cell_does():
