@@ -67,7 +67,26 @@ def build_admin(app) -> Admin:
     admin.add_view(AuditLogView(AuditEvent, name=_l("Audit log"), endpoint="audit_event"))
     app.add_template_global(cached_menu)
     app.add_template_global(fixed_url)
+    app.after_request(_html_lang)
     return admin
+
+
+def _html_lang(response):
+    """Flask-Admin's base template opens with a bare ``<html>``: the back office says its
+    language there too, as the portal does (screen readers, and the browser's choice of
+    Chinese or Latin fonts, read it)."""
+    from flask import request
+    from flask_babel import get_locale
+
+    if (response.mimetype != "text/html" or response.direct_passthrough
+            or response.is_streamed or not request.path.startswith("/admin")):
+        return response
+    html = response.get_data(as_text=True)
+    head = html[:200]
+    if "<html>" in head:
+        lang = "en" if str(get_locale() or "").startswith("en") else "zh-Hans"
+        response.set_data(head.replace("<html>", f'<html lang="{lang}">', 1) + html[200:])
+    return response
 
 
 _STATIC_URLS: dict[tuple, str] = {}

@@ -125,7 +125,10 @@ def test_admin_in_chinese_by_default_and_english_after_switch(client, staff_logi
     staff_login("boss", "admin")
     page = client.get("/admin/staff_user/").get_data(as_text=True)
     assert "工作人员账号" in page and "列表" in page  # our strings and Flask-Admin's own
+    assert '<html lang="zh-Hans">' in page[:200]
     token = csrf_in(page)
     client.post("/language/en", data={"csrf_token": token, "next": "/admin/staff_user/"})
     page = client.get("/admin/staff_user/").get_data(as_text=True)
     assert "Staff accounts" in page and "List" in page and "工作人员账号" not in page
+    assert '<html lang="en">' in page[:200]
+    assert '<html lang="en">' in client.get("/admin/").get_data(as_text=True)[:200]
