@@ -629,12 +629,21 @@ class AllDeclarationsView(DeclarationView):
     form = DeclarationAdminForm
 
     def update_model(self, form, model):
+        from sqlalchemy.orm.exc import StaleDataError
+
         try:
             operations.admin_update(model, current_staff(), form)
+            db.session.commit()
         except FieldError as error:
+            db.session.rollback()
             error.attach(form)
             return False
-        db.session.commit()
+        except StaleDataError:  # changed in the instant between the check and the save
+            db.session.rollback()
+            FieldError("name", _(
+                "This declaration was changed elsewhere since you opened it. Reload the page "
+                "to see the current version, then make your change again.")).attach(form)
+            return False
         return True
 
     action_roles = {"report": ("supervisor",), "withdraw": ("admin",)}

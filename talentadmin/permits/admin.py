@@ -15,6 +15,7 @@ from sqlalchemy import case
 
 from ..admin.base import ALL_STAFF, RoleModelView, current_staff, ref_options
 from ..certification.forms import ApproveForm, RejectForm
+from ..core.errors import FieldError
 from ..core.workflow import timeline
 from ..extensions import db
 from ..reference.models import label
@@ -98,7 +99,12 @@ class PermitReviewView(RoleModelView):
         return super().render(template, **kwargs)
 
     def update_model(self, form, model):
-        operations.admin_update(model, current_staff(), form)
+        try:
+            operations.admin_update(model, current_staff(), form)
+        except FieldError as error:
+            db.session.rollback()
+            error.attach(form)
+            return False
         db.session.commit()
         return True
 

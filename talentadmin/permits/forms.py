@@ -7,7 +7,7 @@ from datetime import date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
@@ -136,6 +136,7 @@ class PermitAdminForm(Form):
     contact_mobile = StringField(_l("Contact mobile"), validators=[required(), MobileNumber()])
     intro = TextAreaField(_l("Company profile"), validators=[required(), Length(max=INTRO_MAX)],
                           render_kw={"rows": 6})
+    version = HiddenField()
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

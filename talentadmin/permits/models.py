@@ -83,6 +83,9 @@ class PermitRevision(db.Model):
 
     permit: Mapped[Permit] = relationship(back_populates="revisions", foreign_keys=[permit_id])
     decided_by: Mapped[StaffUser | None] = relationship()
+    # Bumped by each decision and correction (a conditional UPDATE): an administrator's
+    # correction made on a stale page is refused, not saved over what happened since.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
     files: Mapped[list[PermitFile]] = relationship(
         cascade="all, delete-orphan", order_by="PermitFile.id", lazy="selectin")
 

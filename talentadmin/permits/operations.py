@@ -94,7 +94,8 @@ def _decide(revision: PermitRevision, staff, action: str, reason: str | None = N
     claimed = db.session.execute(
         update(PermitRevision)
         .where(PermitRevision.id == revision.id, PermitRevision.status == workflow.PENDING)
-        .values(status=workflow.PENDING)  # takes the row lock; the state moves below
+        .values(status=workflow.PENDING,  # takes the row lock; the state moves below
+                version=PermitRevision.version + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
@@ -118,5 +119,17 @@ ADMIN_FIELDS = ("registered_district", "tax_district", "field", "contact_name",
 
 
 def admin_update(revision: PermitRevision, staff, form) -> dict:
-    """An administrator's correction of a revision, audited with the before and after."""
+    """An administrator's correction of a revision, audited with the before and after;
+    refused when the revision changed since the form was opened."""
+    seen = form.version.data or ""
+    claimed = seen.isdigit() and db.session.execute(
+        update(PermitRevision)
+        .where(PermitRevision.id == revision.id, PermitRevision.version == int(seen))
+        .values(version=PermitRevision.version + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    if not claimed:
+        raise FieldError("contact_name", _(
+            "This application was changed elsewhere since you opened it. Reload the page "
+            "to see the current version, then make your change again."))
     return audit.correct(revision, form, ADMIN_FIELDS, "permit.admin_update", staff)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from sqlalchemy import select
@@ -312,8 +313,9 @@ def test_admin_correction_of_a_permit_is_audited(operator, app, client, staff_lo
     staff_login("boss", "admin")
     page = client.get(f"/admin/permit_review/edit/?id={revision.id}").get_data(as_text=True)
     assert 'value="王经办"' in page
+    version = re.search(r'name="version"[^>]*value="(\d+)"', page).group(1)
     response = client.post(f"/admin/permit_review/edit/?id={revision.id}", data={
-        "csrf_token": csrf_in(page), "registered_district": "chaoyang",
+        "csrf_token": csrf_in(page), "version": version, "registered_district": "chaoyang",
         "tax_district": "haidian", "field": "ai", "contact_name": "王经办",
         "contact_mobile": "13900001111", "intro": "人工智能软件研发企业。"})
     assert response.status_code == 302
@@ -322,10 +324,44 @@ def test_admin_correction_of_a_permit_is_audited(operator, app, client, staff_lo
             AuditEvent.action == "permit.admin_update")).scalar_one()
     assert event.detail == {"tax_district": ["chaoyang", "haidian"]}
     bad = client.post(f"/admin/permit_review/edit/?id={revision.id}", data={
-        "csrf_token": csrf_in(page), "registered_district": "chaoyang",
+        "csrf_token": csrf_in(page), "version": version, "registered_district": "chaoyang",
         "tax_district": "haidian", "field": "ai", "contact_name": "王经办",
         "contact_mobile": "12345", "intro": "x"})
     assert "请输入以 1 开头的 11 位手机号码" in bad.get_data(as_text=True)
+
+
+def test_a_permit_correction_on_a_stale_page_is_refused(operator, app, client, staff_login):
+    """An administrator's form opened before a decision (or another correction) does not
+    save over it; what they typed stays on the page."""
+    operator.post_multipart("/talent/permit/apply", permit_form_data())
+    (revision,) = revisions(app)
+    client.post("/logout", data={"csrf_token": csrf_in(client.get("/").get_data(as_text=True))})
+    staff_login("boss", "admin", "initial_reviewer")
+    page = client.get(f"/admin/permit_review/edit/?id={revision.id}").get_data(as_text=True)
+    version = re.search(r'name="version"[^>]*value="(\d+)"', page).group(1)
+    with app.app_context():  # meanwhile a reviewer rejects it
+        from talentadmin.accounts.models import StaffUser
+        from talentadmin.permits import operations
+        from talentadmin.permits.models import PermitRevision
+
+        staff = db.session.execute(select(StaffUser)).scalars().first()
+        assert operations.reject(db.session.get(PermitRevision, revision.id), staff, "材料不全")
+        db.session.commit()
+    stale = client.post(f"/admin/permit_review/edit/?id={revision.id}", data={
+        "csrf_token": csrf_in(page), "version": version, "registered_district": "chaoyang",
+        "tax_district": "haidian", "field": "ai", "contact_name": "过期的修改",
+        "contact_mobile": "13900001111", "intro": "人工智能软件研发企业。"})
+    text = stale.get_data(as_text=True)
+    assert stale.status_code == 200 and "已在别处被修改" in text and 'value="过期的修改"' in text
+    for forged in ("", "abc", "999"):
+        response = client.post(f"/admin/permit_review/edit/?id={revision.id}", data={
+            "csrf_token": csrf_in(page), "version": forged, "registered_district": "chaoyang",
+            "tax_district": "haidian", "field": "ai", "contact_name": "伪造",
+            "contact_mobile": "13900001111", "intro": "x"})
+        assert response.status_code == 200 and "已在别处被修改" in response.get_data(as_text=True)
+    with app.app_context():
+        saved = db.session.get(PermitRevision, revision.id)
+        assert saved.contact_name == "王经办" and saved.status == "rejected"
 
 
 def test_reviewers_cannot_correct_a_permit(operator, app, client, staff_login):
