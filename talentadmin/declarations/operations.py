@@ -77,9 +77,7 @@ def save(user, declaration: Declaration | None, form) -> Declaration:
         if not declaration.editable:
             raise FieldError("form", _("This declaration can no longer be changed."))
         if str(declaration.version) != (form.version.data or ""):
-            raise FieldError("form", _(
-                "This declaration was changed elsewhere since you opened it. Reload the page "
-                "to see the current version, then make your change again."))
+            raise FieldError("form", changed_elsewhere())
         round_ = declaration.round
         if submitting and not round_.is_open():
             raise FieldError("form", _("The round of this declaration is closed."))
@@ -381,6 +379,12 @@ def add_comment(declaration: Declaration, staff, text: str) -> None:
     audit.record("declaration.comment", actor=staff, target=declaration)
 
 
+def changed_elsewhere() -> str:
+    """What a save on a stale page is told (the declaration changed since it was opened)."""
+    return _("This declaration was changed elsewhere since you opened it. Reload the page "
+             "to see the current version, then make your change again.")
+
+
 ADMIN_FIELDS = ("name", "political_status", "title", "education", "degree", "school", "major",
                 "condition")
 
@@ -388,7 +392,5 @@ ADMIN_FIELDS = ("name", "political_status", "title", "education", "degree", "sch
 def admin_update(declaration: Declaration, staff, form) -> dict:
     """An administrator's correction, audited with the before and after values."""
     if str(declaration.version) != (form.version.data or ""):
-        raise FieldError("name", _(
-            "This declaration was changed elsewhere since you opened it. Reload the page "
-            "to see the current version, then make your change again."))
+        raise FieldError("name", changed_elsewhere())
     return audit.correct(declaration, form, ADMIN_FIELDS, "declaration.admin_update", staff)

@@ -640,9 +640,7 @@ class AllDeclarationsView(DeclarationView):
             return False
         except StaleDataError:  # changed in the instant between the check and the save
             db.session.rollback()
-            FieldError("name", _(
-                "This declaration was changed elsewhere since you opened it. Reload the page "
-                "to see the current version, then make your change again.")).attach(form)
+            FieldError("name", operations.changed_elsewhere()).attach(form)
             return False
         return True
 

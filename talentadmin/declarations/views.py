@@ -81,9 +81,7 @@ def _edit(declaration: Declaration | None):
             error.attach(form)
         except StaleDataError:
             db.session.rollback()
-            form.form_errors.append(_(
-                "This declaration was changed elsewhere since you opened it. Reload the page "
-                "to see the current version, then make your change again."))
+            form.form_errors.append(operations.changed_elsewhere())
         else:
             if saved.status == workflow.DRAFT:
                 flash(_("Saved as draft."), "success")
