@@ -28,6 +28,12 @@ DEMO_STAFF = (
     ("supervisor", "业务主管", ("supervisor",)),
 )
 DEMO_ENTERPRISE_MOBILE = "13800000001"
+DEMO_UNIT_MOBILE = "13800000002"
+DEMO_UNIT_NAME = "北京示例智能科技有限公司"
+DEMO_SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗"
+DEMO_GIVEN = ("伟", "芳", "娜", "敏", "静", "磊", "洋", "艳", "勇", "军", "杰", "涛", "明", "超")
+# (state, how many): most wait for the initial review, so the queue can be worked at once
+DEMO_STATES = (("待审核", 14), ("待复审", 5), ("已完成", 4), ("未通过", 3))
 
 
 def _read_password() -> str:
@@ -121,13 +127,17 @@ def _seed_demo() -> None:
         user = EnterpriseUser(mobile=DEMO_ENTERPRISE_MOBILE)
         user.set_password(password)
         db.session.add(user)
-    _seed_demo_round()
+    round_name = _seed_demo_round()
+    db.session.commit()
+    _seed_demo_unit(password, round_name)
     outbox = current_app.config["SMS_OUTBOX"]
     click.echo("")
     click.echo("Demo logins (development data; the password is in instance/demo-password):")
     for username, _, roles in DEMO_STAFF:
         click.echo(f"  staff  {username:<11} {password}   roles: {', '.join(roles)}   /admin/login")
     click.echo(f"  enterprise  {DEMO_ENTERPRISE_MOBILE}  {password}   (password login at /login)")
+    click.echo(f"  enterprise  {DEMO_UNIT_MOBILE}  {password}   (certified; its declarations "
+               f"came over from the old system)")
     click.echo(f"  or register any new mobile number at /login; SMS codes go to {outbox}")
 
 
@@ -142,3 +152,73 @@ def _seed_demo_round() -> None:
     if db.session.execute(select(Round.id).where(Round.name == name)).first() is None:
         db.session.add(Round(name=name, opens_at=datetime(year, 1, 1),
                              closes_at=datetime(year + 1, 1, 1)))
+    return name
+
+
+def _seed_demo_unit(password: str, round_name: str) -> None:
+    """A certified unit whose declarations came over from the old system (guide 三.3,
+    through the same importer as ``flask import-legacy``), so the review queues, the
+    dashboard and the exports have rows to show. Skipped once the unit exists."""
+    import io
+    from datetime import date, timedelta
+
+    from PIL import Image, ImageDraw
+    from werkzeug.datastructures import FileStorage
+
+    from .certification import workflow as certification_workflow
+    from .certification.models import Certification
+    from .core import storage
+    from .core.timeutil import utcnow
+    from .core.validators import credit_code_check_char, id_check_char
+    from .declarations.legacy import import_rows
+
+    if db.session.execute(select(EnterpriseUser.id).where(
+            EnterpriseUser.mobile == DEMO_UNIT_MOBILE)).first() is not None:
+        return
+    user = EnterpriseUser(mobile=DEMO_UNIT_MOBILE)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    picture = Image.new("RGB", (900, 600), "white")
+    ImageDraw.Draw(picture).text((40, 40), "DEMO BUSINESS LICENCE (sample data)", fill="black")
+    data = io.BytesIO()
+    picture.save(data, "PNG")
+    data.seek(0)
+    licence = storage.save_upload(FileStorage(data, filename="demo-licence.png"),
+                                  allowed=("png",), enterprise_user_id=user.id)
+    code = "91110105MA01D3M8K"
+    code += credit_code_check_char(code)
+    now = utcnow()
+    db.session.add(Certification(
+        enterprise_user_id=user.id, status=certification_workflow.APPROVED,
+        licence_id=licence.id, ocr_name=DEMO_UNIT_NAME, ocr_credit_code=code,
+        ocr_code_valid=True, ocr_engine="demo", name=DEMO_UNIT_NAME, credit_code=code,
+        email="hr@example.com", submitted_at=now, decided_at=now))
+    db.session.commit()
+    rows, n = [], 0
+    for state, count in DEMO_STATES:
+        for _ in range(count):
+            n += 1
+            born = date(1975, 1, 1) + timedelta(days=400 * n)
+            body = f"110105{born:%Y%m%d}{100 + n:03d}"
+            rows.append({
+                "row": n + 1, "no": str(n), "unit_name": DEMO_UNIT_NAME, "credit_code": code,
+                "name": DEMO_SURNAMES[n % len(DEMO_SURNAMES)]
+                        + DEMO_GIVEN[n % len(DEMO_GIVEN)] + ("华" if n % 3 else ""),
+                "id_number": body + id_check_char(body), "gender": "", "age": "",
+                "political_status": ("中共党员", "群众", "共青团员")[n % 3],
+                "title": ("高级工程师", "工程师", "研究员")[n % 3],
+                "education": ("研究生（博士）", "研究生（硕士）", "大学本科")[n % 3],
+                "degree": ("博士", "硕士", "学士")[n % 3],
+                "school": ("清华大学", "北京大学", "北京航空航天大学", "中国科学院大学")[n % 4],
+                "major": ("计算机科学与技术", "集成电路设计", "人工智能", "金融学")[n % 4],
+                "condition": ("具有博士学位", "拥有发明专利（专利条款）",
+                              "企业高级管理人员或核心技术人员")[n % 3],
+                "status": state, "round": round_name,
+                "submitted_at": f"{date.today() - timedelta(days=n % 10):%Y-%m-%d} 10:{n:02d}",
+                "reason": "学历证明材料不清晰，请重新上传。" if state == "未通过" else "",
+            })
+    report = import_rows(rows, source="demo data")
+    if report.refused:
+        click.echo(f"demo declarations: {report.refused} refused "
+                   f"({', '.join(r.reason for r in report.rows if r.reason)[:300]})", err=True)

@@ -347,7 +347,7 @@ class _Lookups:
     def code(self, kind: str, value: str) -> str | None:
         if not value:
             return None
-        code = self.lists[kind].get(value.casefold())
+        code = self.lists[kind].get(_norm(value).casefold())  # as the aliases were
         if code is None:
             raise Refused(f"unknown {HEADERS[kind]} {value!r}")
         return code

@@ -163,7 +163,31 @@ def test_seed_is_idempotent(runner, app):
         result = runner.invoke(args=["seed", "--demo"])
         assert result.exit_code == 0, result.output
     assert "reviewer1" in result.output and "13800000001" in result.output
+    assert "13800000002" in result.output and "refused" not in result.output
     with app.app_context():
+        from talentadmin.certification.models import Certification
+        from talentadmin.declarations.models import Declaration
+
         assert db.session.query(StaffUser).count() == 4
-        assert db.session.query(EnterpriseUser).count() == 1
+        assert db.session.query(EnterpriseUser).count() == 2  # a fresh one and a demo unit
+        assert db.session.query(Certification).filter_by(status="approved").count() == 1
         assert db.session.query(PageText).count() == 5
+        statuses = [status for (status,) in db.session.query(Declaration.status)]
+    assert len(statuses) == 26 and statuses.count("pending_initial") == 14  # a queue to work
+
+
+def test_demo_queue_can_be_worked_in_the_back_office(runner, client, app, staff_login):
+    """The demo unit's declarations show in the reviewers' queue and can be passed."""
+    from talentadmin.declarations.models import Declaration
+
+    from ..conftest import csrf_in
+
+    assert runner.invoke(args=["seed", "--demo"]).exit_code == 0
+    staff_login("r1", "initial_reviewer")
+    page = client.get("/admin/declaration_initial/").get_data(as_text=True)
+    assert "列表 (14)" in page and "北京示例智能科技有限公司" in page
+    response = client.post("/admin/declaration_initial/bulk_all/", data={
+        "csrf_token": csrf_in(page), "action": "pass_initial"})
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.query(Declaration).filter_by(status="pending_second").count() == 19

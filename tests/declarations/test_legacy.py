@@ -467,3 +467,14 @@ def test_the_command_is_registered_once(app):
     assert app.cli.commands["import-legacy"] is command
     with app.app_context():
         assert db.session.execute(select(func.count()).select_from(Round)).scalar_one() == 0
+
+
+def test_import_rows_takes_list_names_as_written_in_the_lists(app, unit, tmp_path):
+    """Rows handed straight to import_rows (not read from a file) are matched as the
+    aliases are: "研究生（博士）" with full-width brackets, as the list writes it."""
+    path = write_csv(tmp_path / "one.csv", [row(1)])
+    (record,) = legacy.read_rows(path)
+    record.update(education="研究生（博士）", condition="拥有发明专利（专利条款）")
+    with app.app_context():
+        report = legacy.import_rows([record], source="test")
+        assert (report.imported, report.refused) == (1, 0), report.rows[0].reason
