@@ -37,7 +37,6 @@ from ..reference.models import (
     Choice,
     ReasonTemplate,
     ReferenceItem,
-    label,
     names,
     prime,
     reason_templates,
@@ -70,26 +69,6 @@ def _texts() -> dict:
         }
 
     return per_locale(("grid-texts",), build)
-
-
-def _status(view, context, model, name):
-    return _texts()["status"][model.status]
-
-
-def _stage(view, context, model, name):
-    return _texts()["stage"].get(model.rejected_stage or "", "")
-
-
-def _gender(view, context, model, name):
-    return _texts()["gender"].get(model.gender or "", "")
-
-
-def _ref(kind):
-    return lambda view, context, model, name: label(kind, getattr(model, name))
-
-
-def _duplicate(view, context, model, name):
-    return _texts()["duplicate"] if model.duplicate else ""
 
 
 class PermitFilter(BaseSQLAFilter):
@@ -127,9 +106,6 @@ class DeclarationView(RoleModelView):
                             "initial_passed_at", "second_passed_at", "reported_at",
                             ("round", "round.opens_at"))
     column_default_sort = ("submitted_at", True)
-    column_formatters = {"status": _status, "rejected_stage": _stage, "gender": _gender,
-                         "education": _ref("education"), "condition": _ref("condition"),
-                         "duplicate": _duplicate}
     column_labels = {
         "round": _l("Round"), "unit_name": _l("Enterprise name"), "name": _l("Name"),
         "id_masked": _l("ID card number"), "gender": _l("Gender"), "age": _l("Age"),

@@ -476,3 +476,12 @@ def test_grid_labels_follow_edits_of_the_lists(client, app, staff_login, three):
         db.session.commit()
     page = client.get("/admin/declaration_all/").get_data(as_text=True)
     assert "改过的学历名称" in page and f">{old}<" not in page
+
+
+def test_the_row_renderer_follows_the_column_list():
+    """rows_html unpacks the page's rows in column_list order: they must stay in step."""
+    from talentadmin.declarations.review import DeclarationView, _grid_columns
+
+    keys = [column.key for column in _grid_columns()][1:]  # after the id
+    assert ["round" if key == "round_name" else key for key in keys] == \
+        list(DeclarationView.column_list)
