@@ -485,3 +485,14 @@ def test_the_row_renderer_follows_the_column_list():
     keys = [column.key for column in _grid_columns()][1:]  # after the id
     assert ["round" if key == "round_name" else key for key in keys] == \
         list(DeclarationView.column_list)
+
+
+def test_grid_words_follow_the_language(client, staff_login, three):
+    staff_login("r1", "initial_reviewer")
+    page = client.get("/admin/declaration_initial/").get_data(as_text=True)
+    assert "列表 (3)" in page and "添加筛选器" in page and "搜索" in page
+    client.post("/language/en", data={"csrf_token": csrf_in(page),
+                                       "next": "/admin/declaration_initial/"})
+    page = client.get("/admin/declaration_initial/").get_data(as_text=True)
+    assert "List (3)" in page and "Add Filter" in page and "With selected" in page
+    assert "Pending review" in page and "列表" not in page and '<html lang="en">' in page
