@@ -7,7 +7,6 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from ..admin.base import ALL_STAFF, RoleModelView
-from ..core.errors import FieldError
 from ..extensions import db
 from . import operations
 from .forms import EnterpriseAdminForm, StaffForm
@@ -68,28 +67,15 @@ class StaffUserView(RoleModelView):
                 *form.password.errors, _l("Set a password for the new account.")
             ]
             return False
-        try:
-            staff = operations.create_staff(
-                form.username.data, form.password.data, form.roles.data,
-                full_name=form.full_name.data, active=form.active.data,
-            )
-        except FieldError as error:
-            error.attach(form)
-            return False
-        db.session.commit()
-        return staff
+        return self.save_form(form, lambda: operations.create_staff(
+            form.username.data, form.password.data, form.roles.data,
+            full_name=form.full_name.data, active=form.active.data))
 
     def update_model(self, form, model):
-        try:
-            operations.update_staff(
-                model, username=form.username.data, full_name=form.full_name.data,
-                roles=form.roles.data, active=form.active.data, password=form.password.data,
-            )
-        except FieldError as error:
-            error.attach(form)
-            return False
-        db.session.commit()
-        return True
+        return self.save_form(form, lambda: operations.update_staff(
+            model, username=form.username.data, full_name=form.full_name.data,
+            roles=form.roles.data, active=form.active.data,
+            password=form.password.data)) is not False
 
 
 class EnterpriseUserView(RoleModelView):

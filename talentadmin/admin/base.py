@@ -59,7 +59,7 @@ def _local_datetime(view, value, name=None):
 
 
 _PER_LOCALE: dict[tuple, object] = {}
-_FILTER_GROUPS: dict[tuple, tuple] = {}  # (endpoint, language) -> (choices, groups)
+_FILTER_GROUPS: dict[tuple, tuple] = {}  # (endpoint, language) -> (choices, (groups, json))
 
 
 def per_locale(key: tuple, build):
@@ -150,13 +150,21 @@ class RoleModelView(ModelView):
 
     def _get_filter_groups(self):
         """Filter choices from editable lists are read again for each page (the filters
-        themselves are built once); lazy labels follow the viewer's language. The groups
-        are assembled again only when the language or a choice changed."""
+        themselves are built once); lazy labels follow the viewer's language."""
         if not self.dynamic_filters or not self._filter_groups:
             return super()._get_filter_groups()
+        return self.filter_groups_and_json()[0]
+
+    def filter_groups_and_json(self):
+        """Flask-Admin's filter groups and their JSON for the filter script, assembled (and
+        dumped) again only when the language or a choice changed."""
         from flask_admin._compat import as_unicode
         from flask_babel import get_locale
+        from jinja2.utils import htmlsafe_json_dumps
 
+        if not self.dynamic_filters or not self._filter_groups:
+            groups = super()._get_filter_groups()
+            return groups, htmlsafe_json_dumps(groups)
         choices = tuple(tuple(flt.get_options(self)) if callable(flt.options) else None
                         for flt in self._filters)
         key = (self.endpoint, str(get_locale()))
@@ -172,8 +180,8 @@ class RoleModelView(ModelView):
                 items.append({**item, "operation": as_unicode(item["operation"]),
                               "options": [(k, str(v)) for k, v in options] if options else None})
             groups[as_unicode(group.label)] = items
-        _FILTER_GROUPS[key] = (choices, groups)
-        return groups
+        _FILTER_GROUPS[key] = (choices, (groups, htmlsafe_json_dumps(groups)))
+        return _FILTER_GROUPS[key][1]
 
     # --- what may be seen ----------------------------------------------------------------
     def scope_query(self, query):
@@ -220,6 +228,32 @@ class RoleModelView(ModelView):
         except (TypeError, ValueError):
             return None
         return self.get_query().filter(self.model.id == pk).one_or_none()
+
+    # --- the save of a create or edit form -------------------------------------------------
+    @staticmethod
+    def save_form(form, save, *, stale=None):
+        """Run ``save()`` (an ``operations.py`` call) for a create or edit form and commit;
+        return its result. On a ``FieldError`` — or, given ``stale`` (a ``FieldError``), on a
+        save over a record changed meanwhile — roll back, put the message beside its field
+        and return ``False`` (Flask-Admin then shows the form again, as typed)."""
+        from sqlalchemy.orm.exc import StaleDataError
+
+        from ..core.errors import FieldError
+
+        try:
+            result = save()
+            db.session.commit()
+        except FieldError as error:
+            db.session.rollback()
+            error.attach(form)
+            return False
+        except StaleDataError:
+            if stale is None:
+                raise
+            db.session.rollback()
+            stale.attach(form)
+            return False
+        return result
 
     # --- one decision from a detail page ------------------------------------------------
     def run_decision(self, decide, back: str, refused: str):

@@ -5,8 +5,6 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from ..admin.base import ALL_STAFF, RoleModelView
-from ..core.errors import FieldError
-from ..extensions import db
 from . import operations
 from .forms import RoundForm
 
@@ -22,18 +20,12 @@ class RoundView(RoleModelView):
                      "closes_at": _l("Closes at"), "created_at": _l("Created")}
 
     def _save(self, form, model):
-        try:
-            saved = operations.save_round(model, name=form.name.data.strip(),
-                                          opens_at=form.opens_at.data,
-                                          closes_at=form.closes_at.data)
-        except FieldError as error:
-            error.attach(form)
-            return None
-        db.session.commit()
-        return saved
+        return self.save_form(form, lambda: operations.save_round(
+            model, name=form.name.data.strip(), opens_at=form.opens_at.data,
+            closes_at=form.closes_at.data))
 
     def create_model(self, form):
-        return self._save(form, None) or False
+        return self._save(form, None)
 
     def update_model(self, form, model):
-        return self._save(form, model) is not None
+        return self._save(form, model) is not False

@@ -33,13 +33,13 @@ from ..core.workflow import timeline
 from ..extensions import db
 from ..permits.models import Permit, PermitRevision
 from ..reference.models import (
-    CHOICE_COLUMNS,
     Choice,
     ReasonTemplate,
-    ReferenceItem,
+    choices_select,
     names,
     prime,
     reason_templates,
+    reason_texts_select,
 )
 from . import operations, workflow
 from .export import HEADER, rows
@@ -224,6 +224,7 @@ class DeclarationView(RoleModelView):
             return self._get_list_url(args.clone(page_size=size or self.page_size))
 
         with_checkbox = bool(actions)
+        groups, groups_json = self.filter_groups_and_json()
         return self.render(
             self.list_template, data=found.rows, actions=actions,
             actions_confirmation=confirmations, count_label=found.label(),
@@ -234,8 +235,7 @@ class DeclarationView(RoleModelView):
             search=args.search,
             clear_search_url=self._get_list_url(args.clone(page=0, search=None,
                                                            filters=None)),
-            filter_groups=(groups := self._get_filter_groups()),
-            filter_groups_json=_groups_json(groups), active_filters=args.filters,
+            filter_groups=groups, filter_groups_json=groups_json, active_filters=args.filters,
             filter_args=self._get_filters(args.filters), extra_args=args.extra_args,
             return_url=return_url, reason_templates=lookups()["reasons"], w=self.words(),
             header_html=self.header_html(with_checkbox, args.sort, args.sort_desc, sort_url),
@@ -438,23 +438,6 @@ class DeclarationView(RoleModelView):
         return Declaration.status != workflow.DRAFT
 
 
-_GROUPS_JSON: dict[int, tuple] = {}
-
-
-def _groups_json(groups) -> Markup:
-    """The filter choices as the filter script reads them; dumped again only when the
-    groups object changed (it is rebuilt when a language or a choice changed)."""
-    from jinja2.utils import htmlsafe_json_dumps
-
-    if not groups:
-        return Markup("")
-    cached = _GROUPS_JSON.get(id(groups))
-    if cached is None or cached[0] is not groups:
-        _GROUPS_JSON.clear()
-        cached = _GROUPS_JSON[id(groups)] = (groups, htmlsafe_json_dumps(groups))
-    return cached[1]
-
-
 def _reason(form) -> str:
     """A chosen template and/or free text, joined."""
     parts = [form.get("reason_template", "").strip(), form.get("reason", "").strip()]
@@ -502,13 +485,13 @@ def lookups() -> dict:
     statement = _LOOKUPS.get("statement")
     if statement is None:
         blank = null().cast(String)
-        lists = select(*(getattr(ReferenceItem, name) for name in CHOICE_COLUMNS))
+        lists = choices_select().order_by(None)
         rounds = select(literal("~round"), blank, Round.name, Round.name, blank, blank,
                         false(), func.row_number().over(order_by=Round.opens_at.desc()),
                         true(), Round.id)
-        reasons = select(literal("~reason"), blank, ReasonTemplate.text, ReasonTemplate.text,
-                         blank, blank, false(), ReasonTemplate.position, true(),
-                         ReasonTemplate.id).where(ReasonTemplate.active.is_(True))
+        reasons = reason_texts_select().order_by(None).with_only_columns(
+            literal("~reason"), blank, ReasonTemplate.text, ReasonTemplate.text, blank, blank,
+            false(), ReasonTemplate.position, true(), ReasonTemplate.id)
         union = union_all(lists, rounds, reasons)
         columns = union.selected_columns
         statement = _LOOKUPS["statement"] = union.order_by(columns.kind, columns.position,
@@ -605,20 +588,9 @@ class AllDeclarationsView(DeclarationView):
     form = DeclarationAdminForm
 
     def update_model(self, form, model):
-        from sqlalchemy.orm.exc import StaleDataError
-
-        try:
-            operations.admin_update(model, current_staff(), form)
-            db.session.commit()
-        except FieldError as error:
-            db.session.rollback()
-            error.attach(form)
-            return False
-        except StaleDataError:  # changed in the instant between the check and the save
-            db.session.rollback()
-            FieldError("name", operations.changed_elsewhere()).attach(form)
-            return False
-        return True
+        return self.save_form(
+            form, lambda: operations.admin_update(model, current_staff(), form),
+            stale=FieldError("name", operations.changed_elsewhere())) is not False
 
     action_roles = {"report": ("supervisor",), "withdraw": ("admin",)}
     list_template = "admin/declaration_grid_export.html"

@@ -15,7 +15,6 @@ from sqlalchemy import case
 
 from ..admin.base import ALL_STAFF, RoleModelView, current_staff, ref_options
 from ..certification.forms import ApproveForm, RejectForm
-from ..core.errors import FieldError
 from ..core.workflow import timeline
 from ..extensions import db
 from ..reference.models import label
@@ -99,14 +98,8 @@ class PermitReviewView(RoleModelView):
         return super().render(template, **kwargs)
 
     def update_model(self, form, model):
-        try:
-            operations.admin_update(model, current_staff(), form)
-        except FieldError as error:
-            db.session.rollback()
-            error.attach(form)
-            return False
-        db.session.commit()
-        return True
+        return self.save_form(
+            form, lambda: operations.admin_update(model, current_staff(), form)) is not False
 
     @expose("/file/")
     def file(self):
