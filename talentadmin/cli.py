@@ -165,10 +165,10 @@ def _seed_demo_unit(password: str, round_name: str) -> None:
     from PIL import Image, ImageDraw
     from werkzeug.datastructures import FileStorage
 
+    from .certification import operations as certification_operations
     from .certification import workflow as certification_workflow
     from .certification.models import Certification
     from .core import storage
-    from .core.timeutil import utcnow
     from .core.validators import credit_code_check_char, id_check_char
     from .declarations.legacy import import_rows
 
@@ -188,12 +188,16 @@ def _seed_demo_unit(password: str, round_name: str) -> None:
                                   allowed=("png",), enterprise_user_id=user.id)
     code = "91110105MA01D3M8K"
     code += credit_code_check_char(code)
-    now = utcnow()
-    db.session.add(Certification(
-        enterprise_user_id=user.id, status=certification_workflow.APPROVED,
+    # A licence "read" cleanly (the demo picture carries no real text): submitting the
+    # values read unchanged approves it the way the portal does.
+    certification = Certification(
+        enterprise_user_id=user.id, status=certification_workflow.RECOGNISED,
         licence_id=licence.id, ocr_name=DEMO_UNIT_NAME, ocr_credit_code=code,
-        ocr_code_valid=True, ocr_engine="demo", name=DEMO_UNIT_NAME, credit_code=code,
-        email="hr@example.com", submitted_at=now, decided_at=now))
+        ocr_code_valid=True, ocr_engine="demo")
+    db.session.add(certification)
+    db.session.flush()
+    certification_operations.submit(certification, name=DEMO_UNIT_NAME, credit_code=code,
+                                    email="hr@example.com")
     db.session.commit()
     rows, n = [], 0
     for state, count in DEMO_STATES:
