@@ -81,11 +81,12 @@ def _html_lang(response):
     if (response.mimetype != "text/html" or response.direct_passthrough
             or response.is_streamed or not request.path.startswith("/admin")):
         return response
-    html = response.get_data(as_text=True)
-    head = html[:200]
-    if "<html>" in head:
-        lang = "en" if str(get_locale() or "").startswith("en") else "zh-Hans"
-        response.set_data(head.replace("<html>", f'<html lang="{lang}">', 1) + html[200:])
+    body = response.get_data()
+    head = body[:200]
+    if b"<html>" in head:
+        lang = b"en" if str(get_locale() or "").startswith("en") else b"zh-Hans"
+        response.set_data(head.replace(b"<html>", b'<html lang="' + lang + b'">', 1)
+                          + body[200:])
     return response
 
 
