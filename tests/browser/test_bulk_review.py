@@ -38,7 +38,8 @@ def queue(app, open_round):
         db.session.commit()
 
 
-def test_bulk_reject_with_a_reason_in_chinese(app, contexts, shot, make_staff, queue):
+def initial_queue(contexts, make_staff):
+    """A reviewer logged in (in Chinese) and looking at the three-row initial queue."""
     make_staff("reviewer", "initial_reviewer")
     admin = contexts.new_page()
     admin.goto("/admin/login")
@@ -48,6 +49,11 @@ def test_bulk_reject_with_a_reason_in_chinese(app, contexts, shot, make_staff, q
     admin.wait_for_url(re.compile(r"/admin/?$"))
     admin.goto("/admin/declaration_initial/")
     expect(admin.get_by_role("row").filter(has_text="申报人")).to_have_count(3)
+    return admin
+
+
+def test_bulk_reject_with_a_reason_in_chinese(app, contexts, shot, make_staff, queue):
+    admin = initial_queue(contexts, make_staff)
     shot("queue", admin)
 
     admin.locator("input.action-rowtoggle").check()
@@ -67,17 +73,9 @@ def test_bulk_reject_with_a_reason_in_chinese(app, contexts, shot, make_staff, q
         "附件材料不完整，请补充上传后重新提交。\n缺少学位证书扫描件"}
 
 
-def test_filter_the_queue_by_name_and_reset(app, contexts, make_staff, queue):
+def test_filter_the_queue_by_status_and_reset(app, contexts, make_staff, queue):
     """The grid's filter bar (Flask-Admin's filter script over our markup) in Chinese."""
-    make_staff("reviewer", "initial_reviewer")
-    admin = contexts.new_page()
-    admin.goto("/admin/login")
-    admin.get_by_label("用户名", exact=True).fill("reviewer")
-    admin.get_by_label("密码", exact=True).fill(PASSWORD)
-    admin.get_by_role("button", name="登录", exact=True).click()
-    admin.wait_for_url(re.compile(r"/admin/?$"))
-    admin.goto("/admin/declaration_initial/")
-    expect(admin.get_by_role("row").filter(has_text="申报人")).to_have_count(3)
+    admin = initial_queue(contexts, make_staff)
 
     admin.get_by_role("link", name="添加筛选器").click()
     admin.locator(".field-filters a.filter", has_text="状态").click()
