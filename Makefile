@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 export FLASK_APP := app.py
 
-.PHONY: run test setup install catalogs db lint extract-messages update-catalogs clean
+.PHONY: run test test-slow setup install catalogs db lint extract-messages update-catalogs clean
 
 run: setup
 	$(BIN)/flask db upgrade
@@ -15,6 +15,10 @@ run: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The long profiles: fuzzing at 10,000 cases, long concurrency runs (.ci/run runs them).
+test-slow: setup
+	$(BIN)/python -m pytest --slow -m slow $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed catalogs
 

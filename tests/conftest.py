@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from flask_migrate import upgrade
 from sqlalchemy import delete, select
 
@@ -30,6 +31,29 @@ def seed_defaults() -> None:
     seed_reference()
 
 TEST_DATABASE_URL = os.environ.get("TALENTADMIN_TEST_DATABASE_URL")
+
+# Hypothesis: no per-example deadline (a database round trip varies on a shared machine);
+# examples are derandomised so a run is repeatable. The long profiles are tests marked
+# ``slow`` (10,000 examples), collected only with ``--slow`` (``make test-slow``).
+settings.register_profile("talentadmin", deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow,
+                                                 HealthCheck.function_scoped_fixture,
+                                                 HealthCheck.data_too_large])
+settings.load_profile("talentadmin")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true",
+                     help="also run the long profiles (tests marked slow)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--slow"):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
 PASSWORD = "correct horse 42"
 
 
