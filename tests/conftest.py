@@ -13,8 +13,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
 from flask_migrate import upgrade
+from hypothesis import HealthCheck, settings
 from sqlalchemy import delete, select
 
 from talentadmin import create_app
