@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from datetime import datetime
 
@@ -27,6 +28,18 @@ def new_stamp() -> str:
     return secrets.token_hex(8)
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_urlsafe(16), method="scrypt")
+
+
+def check_dummy_password(password: str) -> bool:
+    """Spend the time of a real password check (the same scrypt cost) and fail: for a
+    name that has no account or no password, so a failure takes as long either way."""
+    check_password_hash(_dummy_hash(), password)
+    return False
+
+
 class PasswordMixin:
     password_hash: Mapped[str | None] = mapped_column(String(256))
     # Changing the stamp ends every session of the account (it is part of the login id).
@@ -37,7 +50,9 @@ class PasswordMixin:
         self.security_stamp = new_stamp()
 
     def check_password(self, password: str) -> bool:
-        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+        if not self.password_hash:
+            return check_dummy_password(password)
+        return check_password_hash(self.password_hash, password)
 
     @property
     def has_password(self) -> bool:

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import login_user, logout_user
+from flask_login import login_user
 from sqlalchemy import select
 
 from ..core import audit, captcha, sms
 from ..core.errors import FieldError
 from ..core.ratelimit import counters
-from ..core.security import start_session
+from ..core.security import end_session, start_session
 from ..core.timeutil import utcnow
 from ..core.validators import mask_mobile
 from ..extensions import db
-from .models import EnterpriseUser, StaffUser, new_stamp
+from .models import EnterpriseUser, StaffUser, check_dummy_password, new_stamp
 
 LOCK_AFTER = 5
 LOCK_SECONDS = 15 * 60
@@ -39,9 +39,9 @@ def _captcha_or_fail(captcha_id: str, answer: str) -> None:
         raise FieldError("captcha", _("The image code is wrong. Enter the new one."))
 
 
-def _send_or_fail(mobile: str, purpose: str) -> None:
+def _send_or_fail(mobile: str, purpose: str, deliver: bool = True) -> None:
     try:
-        sms.send_code(mobile, purpose)
+        sms.send_code(mobile, purpose, deliver)
     except sms.SmsLimited as limit:
         if limit.scope == "minute":
             message = ngettext(
@@ -111,35 +111,38 @@ def login_by_sms(mobile: str, code: str) -> EnterpriseUser:
 # --- password login with lockout (enterprise and staff) ----------------------------------
 
 
-def _check_lock(kind: str, name: str) -> None:
+def _lock_message(kind: str, name: str) -> str:
     _, seconds_left = counters().peek(f"pwlock:{kind}:{name}")
-    if seconds_left:
-        minutes = max(1, -(-seconds_left // 60))
-        raise FieldError(
-            "password",
-            ngettext(
-                "Password login is locked after 5 failed tries. Try again in %(num)d minute.",
-                "Password login is locked after 5 failed tries. Try again in %(num)d minutes.",
-                minutes,
-            ),
-        )
-
-
-def _count_failure(kind: str, name: str) -> None:
-    store = counters()
-    if store.hit(f"pwfail:{kind}:{name}", LOCK_SECONDS) >= LOCK_AFTER:
-        store.hit(f"pwlock:{kind}:{name}", LOCK_SECONDS)
-        store.reset(f"pwfail:{kind}:{name}")
+    minutes = max(1, -(-seconds_left // 60))
+    return ngettext(
+        "Password login is locked after 5 failed tries. Try again in %(num)d minute.",
+        "Password login is locked after 5 failed tries. Try again in %(num)d minutes.",
+        minutes,
+    )
 
 
 def _password_login(kind: str, name: str, user, password: str, label: str):
-    """Shared rule: 5 failures lock password login for 15 minutes, known name or not."""
-    _check_lock(kind, name)
-    if user is None or not user.check_password(password):
-        _count_failure(kind, name)
+    """Shared rule: 5 failures lock password login for 15 minutes, known name or not.
+
+    The try is counted first, in one atomic step, and only a try within the limit has
+    its password checked: of any number of parallel tries, 5 are checked. The 5th
+    failure restarts the window, so the lock lasts 15 minutes from it; a success ends
+    it. An unknown name costs the same scrypt hash as a known one.
+    """
+    store = counters()
+    key = f"pwlock:{kind}:{name}"
+    tries = store.hit(key, LOCK_SECONDS)
+    if tries > LOCK_AFTER:
+        audit.record(f"{kind}.login", outcome="failure", actor_label=label,
+                     detail={"method": "password", "reason": "locked"})
+        raise FieldError("password", _lock_message(kind, name))
+    right = user.check_password(password) if user else check_dummy_password(password)
+    if not right:
         audit.record(f"{kind}.login", outcome="failure", actor_label=label,
                      detail={"method": "password"})
-        _check_lock(kind, name)
+        if tries == LOCK_AFTER:
+            store.extend(key, LOCK_SECONDS)
+            raise FieldError("password", _lock_message(kind, name))
         if kind == "enterprise":
             raise FieldError("password", _("The mobile number or the password is wrong."))
         raise FieldError("password", _("The username or the password is wrong."))
@@ -147,7 +150,7 @@ def _password_login(kind: str, name: str, user, password: str, label: str):
         audit.record(f"{kind}.login", outcome="failure", actor=user,
                      detail={"method": "password", "reason": "disabled"})
         raise FieldError("password", _("This account is disabled. Contact an administrator."))
-    counters().reset(f"pwfail:{kind}:{name}")
+    store.reset(key)
     _login(user, "password")
     return user
 
@@ -169,7 +172,7 @@ def staff_login(username: str, password: str) -> StaffUser:
 
 def logout(user) -> None:
     audit.record(f"{user.kind}.logout", actor=user)
-    logout_user()
+    end_session()  # the stored session is deleted: a copy of the cookie opens nothing
 
 
 # --- password and mobile changes ---------------------------------------------------------
@@ -201,26 +204,40 @@ def set_password(
 def send_change_mobile_code(
     user: EnterpriseUser, new_mobile: str, captcha_id: str, answer: str
 ) -> None:
+    """Image code first; then the send is counted against the SMS limits whatever the
+    number. A number of another account gets a code that is stored but never sent, so
+    the page, the limits and the later code check read exactly as for a free number:
+    the form does not tell which numbers are registered."""
     _captcha_or_fail(captcha_id, answer)
-    _refuse_taken(user, new_mobile)
-    _send_or_fail(new_mobile, "change_mobile")
+    _refuse_own(user, new_mobile)
+    if _taken(new_mobile):
+        audit.record("enterprise.mobile_change", outcome="failure", actor=user,
+                     detail={"to": mask_mobile(new_mobile), "reason": "taken"})
+        _send_or_fail(new_mobile, "change_mobile", deliver=False)
+    else:
+        _send_or_fail(new_mobile, "change_mobile")
 
 
-def _refuse_taken(user: EnterpriseUser, new_mobile: str) -> None:
+def _refuse_own(user: EnterpriseUser, new_mobile: str) -> None:
     if new_mobile == user.mobile:
         raise FieldError("new_mobile", _("This is already your registered mobile number."))
-    taken = db.session.execute(
-        select(EnterpriseUser.id).where(EnterpriseUser.mobile == new_mobile)
-    ).first()
-    if taken:
-        raise FieldError(
-            "new_mobile", _("This number belongs to another account and cannot be used.")
-        )
+
+
+def _taken(mobile: str) -> bool:
+    return db.session.execute(
+        select(EnterpriseUser.id).where(EnterpriseUser.mobile == mobile)
+    ).first() is not None
 
 
 def change_mobile(user: EnterpriseUser, new_mobile: str, code: str) -> None:
-    _refuse_taken(user, new_mobile)
+    """The code is checked before anything is said about the number: only someone who
+    holds the new number's phone learns that it belongs to another account."""
+    _refuse_own(user, new_mobile)
     _code_or_fail(new_mobile, "change_mobile", code)
+    if _taken(new_mobile):  # registered since the code was sent
+        raise FieldError(
+            "new_mobile", _("This number belongs to another account and cannot be used.")
+        )
     old = user.mobile
     user.mobile = new_mobile
     user.security_stamp = new_stamp()  # ends sessions elsewhere

@@ -147,8 +147,9 @@ def mobile():
                 operations.send_change_mobile_code(
                     user, form.new_mobile.data, form.captcha_id.data, form.captcha.data
                 )
-                flash(_("An SMS code has been sent to %(mobile)s.", mobile=form.new_mobile.data),
-                      "success")
+                # One answer whatever the number: the page never tells who is registered.
+                flash(_("If %(mobile)s can be used, an SMS code has been sent to it.",
+                        mobile=form.new_mobile.data), "success")
             else:
                 operations.change_mobile(user, form.new_mobile.data, form.sms_code.data)
                 flash(_("Your registered mobile number has been changed."), "success")

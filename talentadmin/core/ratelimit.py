@@ -1,48 +1,61 @@
 """Fixed-window counters shared by every worker: in the database, or in Redis.
 
 Used for SMS send limits and password lockouts. ``hit(key, window)`` counts one
-event and returns the count in the current window; ``peek`` reads without
-counting; ``seconds_left`` tells how long the window still runs.
+event and returns the count in the current window, in one atomic step (one SQL
+statement, or Redis ``INCR``): a caller compares the count with its limit *before*
+it checks a secret or sends a message, so parallel requests cannot all pass.
+``peek`` reads without counting; ``extend`` restarts the window of a live key
+(a lockout that lasts from the last failure); ``undo`` gives one count back.
 """
 
 from __future__ import annotations
 
 import math
+import sqlite3
 from datetime import timedelta
 from functools import cached_property
 
 from flask import current_app
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import case, delete, select, update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from ..extensions import db
 from .models import RateCounter
 from .timeutil import utcnow
 
+_UPSERT = {"postgresql": postgresql.insert, "sqlite": sqlite_dialect.insert}
+
 
 class DatabaseCounters:
-    """Counters in the ``rate_counter`` table. Increments are single UPDATE statements."""
+    """Counters in the ``rate_counter`` table, one ``INSERT … ON CONFLICT DO UPDATE …
+    RETURNING`` per hit (PostgreSQL, SQLite 3.35 or later)."""
 
     def hit(self, key: str, window: int) -> int:
         now = utcnow()
-        for _ in range(3):
-            result = db.session.execute(
-                update(RateCounter)
-                .where(RateCounter.key == key, RateCounter.expires_at > now)
-                .values(count=RateCounter.count + 1)
+        dialect = db.session.get_bind().dialect.name
+        if dialect not in _UPSERT:
+            raise RuntimeError(f"rate counters need PostgreSQL or SQLite, not {dialect}")
+        if dialect == "sqlite" and sqlite3.sqlite_version_info < (3, 35):
+            raise RuntimeError(
+                f"rate counters need SQLite 3.35 or later (this is {sqlite3.sqlite_version})"
             )
-            if result.rowcount:
-                return self.peek(key)[0]
-            db.session.execute(delete(RateCounter).where(RateCounter.key == key))
-            try:
-                with db.session.begin_nested():
-                    db.session.add(
-                        RateCounter(key=key, count=1, expires_at=now + timedelta(seconds=window))
-                    )
-                return 1
-            except IntegrityError:  # another worker created it first: count again
-                continue
-        return self.peek(key)[0]
+        insert = _UPSERT[dialect](RateCounter)
+        live = RateCounter.expires_at > now  # the stored row's window still runs
+        statement = (
+            insert.values(key=key, count=1, expires_at=now + timedelta(seconds=window))
+            .on_conflict_do_update(
+                index_elements=[RateCounter.key],
+                set_={
+                    "count": case((live, RateCounter.count + 1), else_=1),
+                    "expires_at": case(
+                        (live, RateCounter.expires_at), else_=insert.excluded.expires_at
+                    ),
+                },
+            )
+            .returning(RateCounter.count)
+        )
+        return db.session.execute(statement).scalar_one()
 
     def peek(self, key: str) -> tuple[int, int]:
         """``(count, seconds_left)`` of the live window, ``(0, 0)`` when none."""
@@ -56,6 +69,24 @@ class DatabaseCounters:
             return 0, 0
         return row.count, max(1, math.ceil((row.expires_at - now).total_seconds()))
 
+    def extend(self, key: str, window: int) -> None:
+        """Let the live window of ``key`` run ``window`` seconds from now."""
+        now = utcnow()
+        db.session.execute(
+            update(RateCounter)
+            .where(RateCounter.key == key, RateCounter.expires_at > now)
+            .values(expires_at=now + timedelta(seconds=window))
+        )
+
+    def undo(self, key: str) -> None:
+        """Give back one count of the live window (a hit that did not happen after all)."""
+        db.session.execute(
+            update(RateCounter)
+            .where(RateCounter.key == key, RateCounter.expires_at > utcnow(),
+                   RateCounter.count > 0)
+            .values(count=RateCounter.count - 1)
+        )
+
     def reset(self, key: str) -> None:
         db.session.execute(delete(RateCounter).where(RateCounter.key == key))
 
@@ -65,13 +96,19 @@ class DatabaseCounters:
 
 
 class RedisCounters:
-    """The same counters in Redis (``TALENTADMIN_REDIS_URL``)."""
+    """The same counters in Redis (``TALENTADMIN_REDIS_URL``): ``INCR`` and ``EXPIRE NX``
+    in one transaction."""
+
+    # DECR only a key that still exists: a DECR of an expired key would make a new one
+    # (at -1, with no expiry).
+    _UNDO = "if redis.call('exists', KEYS[1]) == 1 then return redis.call('decr', KEYS[1]) end"
 
     def __init__(self, url: str) -> None:
         import redis
 
         self.redis = redis.Redis.from_url(url)
         self.prefix = "talentadmin:rate:"
+        self._undo = self.redis.register_script(self._UNDO)
 
     def hit(self, key: str, window: int) -> int:
         name = self.prefix + key
@@ -90,6 +127,12 @@ class RedisCounters:
         if count is None or ttl is None or ttl < 0:
             return 0, 0
         return int(count), max(1, int(ttl))
+
+    def extend(self, key: str, window: int) -> None:
+        self.redis.expire(self.prefix + key, window, xx=True)
+
+    def undo(self, key: str) -> None:
+        self._undo(keys=[self.prefix + key])
 
     def reset(self, key: str) -> None:
         self.redis.delete(self.prefix + key)

@@ -128,35 +128,38 @@ def _hash(mobile: str, purpose: str, code: str) -> str:
     return hmac.new(key, f"{mobile}:{purpose}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def check_limits(mobile: str, ip: str | None) -> None:
-    """Raise ``SmsLimited`` when a send now would pass a limit."""
+def claim_send(mobile: str) -> None:
+    """Count one send to ``mobile`` against every limit, before anything is sent.
+
+    Each counter is incremented and read in one atomic step, so parallel requests
+    cannot all pass: the first ``limit`` of them do. When one limit is passed,
+    ``SmsLimited`` is raised and the counts already taken by this call are given back.
+    """
     store = counters()
-    keys = [(f"sms:{scope}:{mobile}", scope, limit) for scope, _, limit in PER_NUMBER_LIMITS]
+    limits = [(f"sms:{scope}:{mobile}", scope, window, limit)
+              for scope, window, limit in PER_NUMBER_LIMITS]
+    ip = audit.client_ip()
     if ip:
-        keys.append((f"sms:ip:{ip}", "ip", PER_IP_LIMIT[2]))
-    for key, scope, limit in keys:
-        count, seconds_left = store.peek(key)
-        if count >= limit:
-            raise SmsLimited(scope, seconds_left)
+        limits.append((f"sms:ip:{ip}", "ip", PER_IP_LIMIT[1], PER_IP_LIMIT[2]))
+    counted: list[str] = []
+    for key, scope, window, limit in limits:
+        if store.hit(key, window) > limit:
+            for earlier in counted:
+                store.undo(earlier)
+            raise SmsLimited(scope, store.peek(key)[1])
+        counted.append(key)
 
 
-def _count_send(mobile: str, ip: str | None) -> None:
-    store = counters()
-    for scope, window, _ in PER_NUMBER_LIMITS:
-        store.hit(f"sms:{scope}:{mobile}", window)
-    if ip:
-        store.hit(f"sms:ip:{ip}", PER_IP_LIMIT[1])
-
-
-def send_code(mobile: str, purpose: str) -> None:
+def send_code(mobile: str, purpose: str, deliver: bool = True) -> None:
     """Issue a new code for ``mobile`` and ``purpose`` and send it.
 
     Raises ``SmsLimited`` (nothing sent) or ``SmsError`` (gateway failure).
     Earlier unused codes for the same number and purpose stop working.
+    ``deliver=False`` counts and stores a code like any other but sends it to no one:
+    a form that must not tell whether a number may be used then answers, and checks
+    the codes typed for it, exactly as for a number that may.
     """
-    ip = audit.client_ip()
-    check_limits(mobile, ip)
-    _count_send(mobile, ip)
+    claim_send(mobile)
     now = utcnow()
     db.session.execute(
         update(SmsCode)
@@ -178,6 +181,8 @@ def send_code(mobile: str, purpose: str) -> None:
         "Do not share it with anyone.",
         code=code,
     )
+    if not deliver:
+        return
     try:
         backend().send(mobile, text, code)
     except SmsError:
@@ -189,29 +194,44 @@ def send_code(mobile: str, purpose: str) -> None:
 
 def verify_code(mobile: str, purpose: str, code: str) -> str | None:
     """Check and consume a code. ``None`` when right, else ``missing``, ``expired``,
-    ``dead`` (too many wrong tries) or ``wrong``."""
+    ``dead`` (``MAX_ATTEMPTS`` wrong tries) or ``wrong``.
+
+    The try is counted (a conditional ``UPDATE … RETURNING``) before the code is
+    compared: of parallel tries, at most ``MAX_ATTEMPTS`` are compared. The try that
+    makes the code dead says so, and so does every try after it.
+    """
     now = utcnow()
     row = db.session.execute(
-        select(SmsCode)
+        select(SmsCode.id, SmsCode.expires_at)
         .where(SmsCode.mobile == mobile, SmsCode.purpose == purpose, SmsCode.used_at.is_(None))
         .order_by(SmsCode.created_at.desc(), SmsCode.id.desc())
         .limit(1)
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    ).first()
     if row is None:
         return "missing"
     if row.expires_at <= now:
         return "expired"
-    if row.attempts >= MAX_ATTEMPTS:
-        return "dead"
-    if not hmac.compare_digest(row.code_hash, _hash(mobile, purpose, (code or "").strip())):
-        db.session.execute(
-            update(SmsCode).where(SmsCode.id == row.id).values(attempts=SmsCode.attempts + 1)
-        )
-        return "dead" if row.attempts + 1 >= MAX_ATTEMPTS else "wrong"
+    tried = db.session.execute(
+        update(SmsCode)
+        .where(SmsCode.id == row.id, SmsCode.used_at.is_(None), SmsCode.expires_at > now,
+               SmsCode.attempts < MAX_ATTEMPTS)
+        .values(attempts=SmsCode.attempts + 1)
+        .returning(SmsCode.attempts, SmsCode.code_hash)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if tried is None:  # dead, or used or expired since the SELECT
+        state = db.session.execute(
+            select(SmsCode.used_at, SmsCode.attempts).where(SmsCode.id == row.id)
+        ).one()
+        if state.used_at is not None:
+            return "missing"
+        return "dead" if state.attempts >= MAX_ATTEMPTS else "expired"
+    if not hmac.compare_digest(tried.code_hash, _hash(mobile, purpose, (code or "").strip())):
+        return "dead" if tried.attempts >= MAX_ATTEMPTS else "wrong"
     used = db.session.execute(
         update(SmsCode)
         .where(SmsCode.id == row.id, SmsCode.used_at.is_(None))
         .values(used_at=now)
+        .execution_options(synchronize_session=False)
     )
     return None if used.rowcount == 1 else "missing"

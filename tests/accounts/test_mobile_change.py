@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext
+from markupsafe import escape
 from sqlalchemy import select
 
 from talentadmin.accounts.models import EnterpriseUser
@@ -36,13 +38,33 @@ def test_code_sent_to_old_number_does_not_change_it(portal, outbox):
     assert f'value="{NEW}"' in response.get_data(as_text=True)
 
 
-def test_number_of_another_account_refused(portal, make_enterprise, outbox):
+def test_number_of_another_account_gets_no_code_and_no_change(
+        portal, make_enterprise, outbox, app):
     make_enterprise(NEW)
     portal.login_sms(OLD)
     response = portal.post_form("/account/mobile", {"new_mobile": NEW, "send_code": "1"})
+    assert response.status_code == 200
+    with app.test_request_context():
+        answer = escape(gettext("If %(mobile)s can be used, an SMS code has been sent to it.",
+                                mobile=NEW))
+    assert answer in response.get_data(as_text=True)
+    assert [m["to"] for m in outbox.messages()] == [OLD]
+    response = portal.post_form("/account/mobile", {
+        "new_mobile": NEW, "sms_code": "123456", "submit": "1"})
+    assert response.status_code == 400 and "短信验证码错误" in response.get_data(as_text=True)
+
+
+def test_number_registered_after_the_code_was_sent_refused_at_the_last_step(
+        portal, make_enterprise, outbox, app):
+    portal.login_sms(OLD)
+    portal.post_form("/account/mobile", {"new_mobile": NEW, "send_code": "1"})
+    make_enterprise(NEW)  # someone registers the number meanwhile
+    response = portal.post_form("/account/mobile", {
+        "new_mobile": NEW, "sms_code": outbox.last_code(NEW), "submit": "1"})
     assert response.status_code == 400
     assert "已被其他账号使用" in response.get_data(as_text=True)
-    assert [m["to"] for m in outbox.messages()] == [OLD]
+    with app.app_context():
+        assert sorted(db.session.execute(select(EnterpriseUser.mobile)).scalars()) == [OLD, NEW]
 
 
 def test_same_number_refused(portal):
