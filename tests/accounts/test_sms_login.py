@@ -160,13 +160,27 @@ def test_wrong_code_five_times_kills_the_code(portal, outbox):
     portal.request_code(MOBILE)
     right = outbox.last_code(MOBILE)
     wrong = "000000" if right != "000000" else "111111"
-    for _attempt in range(5):
+    for _attempt in range(4):
         response = portal.submit_code(MOBILE, wrong)
         assert response.status_code == 400
+        assert "短信验证码错误。" in response.get_data(as_text=True)
+    response = portal.submit_code(MOBILE, wrong)  # the 5th kills it, and says so
+    assert response.status_code == 400
     assert "错误次数过多" in response.get_data(as_text=True)
     response = portal.submit_code(MOBILE, right)
     assert response.status_code == 400
     assert "错误次数过多" in response.get_data(as_text=True)
+
+
+def test_right_code_after_four_wrong_ones_logs_in(portal, outbox):
+    """Message and rule agree: a code that was not called dead still works."""
+    portal.request_code(MOBILE)
+    right = outbox.last_code(MOBILE)
+    wrong = "000000" if right != "000000" else "111111"
+    for _attempt in range(4):
+        page = portal.submit_code(MOBILE, wrong).get_data(as_text=True)
+        assert "短信验证码错误。" in page and "错误次数过多" not in page
+    assert portal.submit_code(MOBILE, right).status_code == 302
 
 
 def test_expired_code_refused(portal, app, outbox):
