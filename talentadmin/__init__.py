@@ -148,9 +148,9 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_hooks(app: Flask) -> None:
     from .core.security import (
-        HttpsAwareSessionInterface,
         csp_nonce,
         enforce_session_lifetimes,
+        server_side_sessions,
         set_security_headers,
     )
 
@@ -160,10 +160,13 @@ def _register_hooks(app: Flask) -> None:
     def _commit_and_headers(response):
         # The request commits once: what the operations added (audit rows of failed
         # attempts included) is kept unless the handler raised. Headers first: they read
-        # the user, which the commit would expire.
+        # the user, which the commit would expire. The session store saves a changed
+        # session after this, in a transaction of its own: nothing else may be pending.
         response = set_security_headers(response)
         if response.status_code < 500:
             db.session.commit()
+        else:
+            db.session.rollback()
         return response
 
     @app.context_processor
@@ -181,7 +184,7 @@ def _register_hooks(app: Flask) -> None:
             "session_expired": g.get("session_expired", False),
         }
 
-    app.session_interface = HttpsAwareSessionInterface()
+    app.session_interface = server_side_sessions(app)
 
 
 def _unread_notices() -> int:

@@ -17,6 +17,7 @@ from .core import captcha
 from .core.errors import FieldError
 from .core.fields import PASSWORD_MAX, PASSWORD_MIN
 from .core.ratelimit import counters
+from .core.security import purge_expired_sessions
 from .extensions import db
 from .pages.operations import seed_defaults
 from .reference.operations import seed_defaults as seed_reference
@@ -96,8 +97,9 @@ def register_cli(app) -> None:
 
     @app.cli.command("purge-expired")
     def purge_expired() -> None:
-        """Delete expired counters and captchas (run from cron)."""
-        removed = counters().purge_expired() + captcha.purge_expired()
+        """Delete expired counters, captchas and sessions (run from cron)."""
+        removed = (counters().purge_expired() + captcha.purge_expired()
+                   + purge_expired_sessions())
         db.session.commit()
         click.echo(f"removed {removed} expired rows")
 

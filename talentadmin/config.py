@@ -97,6 +97,12 @@ def build(instance_path: str, overrides: dict | None = None) -> dict[str, object
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=30),
         "SESSION_IDLE_TIMEOUT": timedelta(minutes=30),
         "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=12),
+        # Server-side sessions (Flask-Session): in the database, or Redis when it is set. A
+        # session is written when it changes (the idle clock at most once a minute), not on
+        # every request; the store drops it 30 minutes after its last write.
+        "SESSION_TYPE": "redis" if settings["REDIS_URL"] else "sqlalchemy",
+        "SESSION_KEY_PREFIX": "talentadmin:session:",
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "WTF_CSRF_TIME_LIMIT": None,  # the session lifetime bounds the token
         "WTF_I18N_ENABLED": True,
         "FLASK_ADMIN_SWATCH": "default",

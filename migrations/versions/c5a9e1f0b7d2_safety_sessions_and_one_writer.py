@@ -16,7 +16,14 @@ depends_on = None
 
 def upgrade():
     # --- server-side sessions ---
-    pass
+    op.create_table('server_session',
+    sa.Column('session_id', sa.String(length=255), nullable=False),
+    sa.Column('data', sa.LargeBinary(), nullable=False),
+    sa.Column('expiry', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('session_id', name=op.f('pk_server_session'))
+    )
+    with op.batch_alter_table('server_session', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_server_session_expiry'), ['expiry'], unique=False)
     # --- one writer: constraints ---
     pass
 
@@ -25,4 +32,7 @@ def downgrade():
     # --- one writer: constraints ---
     pass
     # --- server-side sessions ---
-    pass
+    with op.batch_alter_table('server_session', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_server_session_expiry'))
+
+    op.drop_table('server_session')

@@ -1,10 +1,10 @@
-"""Tables of the core services: audit log, counters, captcha challenges, SMS codes."""
+"""Tables of the core services: audit log, counters, captcha challenges, sessions, SMS codes."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Index, String
+from sqlalchemy import JSON, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -52,6 +52,18 @@ class CaptchaChallenge(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
     used_at: Mapped[datetime | None]
+
+
+class ServerSession(db.Model):
+    """A login session, kept server-side by Flask-Session (``core.security``): the cookie
+    holds only the id, so deleting the row ends the session. Flask-Session reads and writes
+    these three columns; ``expiry`` is naive UTC."""
+
+    __tablename__ = "server_session"
+
+    session_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    expiry: Mapped[datetime] = mapped_column(index=True)
 
 
 class SmsCode(db.Model):

@@ -1,14 +1,21 @@
-"""Security headers, the CSP nonce, safe redirects and session lifetimes."""
+"""Security headers, the CSP nonce, safe redirects, server-side sessions and their lifetimes."""
 
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from urllib.parse import urlsplit
 
+import msgspec
 from flask import current_app, g, has_request_context, request, session
-from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, logout_user
+from flask_session.base import MsgSpecSerializer, ServerSideSessionInterface
+from flask_session.redis import RedisSessionInterface
+from flask_session.sqlalchemy import SqlAlchemySessionInterface
+from sqlalchemy import delete
 
+from ..extensions import db
+from .models import ServerSession
 from .timeutil import utcnow
 
 
@@ -59,21 +66,38 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
+# --- sessions ------------------------------------------------------------------------------
+# The cookie holds a random id only; the data lives in the database (or Redis), so ending a
+# session deletes it there and a copy of the cookie is worth nothing afterwards.
+
+SEEN_EVERY = timedelta(minutes=1)  # how stale the idle clock may be: saves a write a request
+
+
 def start_session(user) -> None:
-    """A fresh session for a new login: old contents gone, a new session id."""
-    language = session.get("language")
+    """A fresh session for a new login: a new id (the old one deleted), old contents gone."""
+    current_app.session_interface.regenerate(session)
     session.clear()
-    if language:
-        session["language"] = language
     now = utcnow().timestamp()
-    session["sid"] = secrets.token_urlsafe(24)
     session["login_at"] = now
     session["seen_at"] = now
     session.permanent = True
 
 
+def end_session() -> None:
+    """Log out and delete the stored session; what the request still adds (a flashed
+    message) goes under a new id, so the old cookie opens nothing."""
+    logout_user()
+    current_app.session_interface.regenerate(session)
+    session.clear()
+
+
 def enforce_session_lifetimes():
-    """End a session idle for 30 minutes or older than 12 hours."""
+    """End a session idle for 30 minutes or older than 12 hours, and one whose account
+    refuses it (password or mobile changed elsewhere, account disabled: the stamp in the
+    login id no longer matches)."""
+    if "_user_id" in session and not current_user.is_authenticated:
+        end_session()
+        return
     if not current_user.is_authenticated:
         return
     config = current_app.config
@@ -84,17 +108,82 @@ def enforce_session_lifetimes():
         now - seen_at > config["SESSION_IDLE_TIMEOUT"].total_seconds()
         or now - login_at > config["SESSION_ABSOLUTE_TIMEOUT"].total_seconds()
     ):
-        logout_user()
-        session.clear()
+        end_session()
         g.session_expired = True
         return
-    session["seen_at"] = now
+    if now - seen_at >= SEEN_EVERY.total_seconds():
+        session["seen_at"] = now
 
 
-class HttpsAwareSessionInterface(SecureCookieSessionInterface):
+def purge_expired_sessions() -> int:
+    """Delete the expired sessions of the database (Redis expires its own)."""
+    expired = delete(ServerSession).where(ServerSession.expiry <= utcnow())
+    return db.session.execute(expired).rowcount
+
+
+def _as_text(value):
+    """What msgpack cannot store in a session: a lazy translation or Markup flashed as a
+    message is stored as its text (shown escaped, as every message is)."""
+    if hasattr(value, "__html__"):
+        return str(value)
+    raise NotImplementedError(f"a {type(value).__name__} cannot be kept in a session")
+
+
+class SessionSerializer(MsgSpecSerializer):
+    """Flask-Session's msgpack, plus :func:`_as_text`."""
+
+    def __init__(self, app) -> None:
+        super().__init__(app, format="msgpack")
+        self.encoder = msgspec.msgpack.Encoder(enc_hook=_as_text)
+
+
+class _HttpsAware:
     """The session cookie is marked Secure whenever the site is reached over https."""
 
     def get_cookie_secure(self, app) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or (
             has_request_context() and request.is_secure
         )
+
+
+class RedisSessions(_HttpsAware, RedisSessionInterface):
+    """Flask-Session's Redis store; Redis expires the keys."""
+
+
+class DatabaseSessions(_HttpsAware, SqlAlchemySessionInterface):
+    """Flask-Session's SQLAlchemy store, on our ``ServerSession`` table.
+
+    Flask-Session 0.8's own constructor declares a model class on ``db.Model`` whenever an
+    app is made (a second app in one process fails: "Table 'sessions' is already defined",
+    pallets-eco/flask-session#245) and creates its table outside the migrations. Here the
+    model is ours and the migration creates the table; loading, saving, expiry and cleanup
+    are Flask-Session's.
+    """
+
+    def __init__(self, app, **options) -> None:
+        self.client = db
+        self.sql_session_model = ServerSession
+        ServerSideSessionInterface.__init__(self, app, **options)
+
+    def regenerate(self, session) -> None:
+        """Flask-Session's, but the old row is deleted in the request's own transaction
+        (committed once, after the request) rather than committed on its own mid-request."""
+        if session:
+            store_id = self._get_store_id(session.sid)
+            db.session.execute(delete(ServerSession).where(ServerSession.session_id == store_id))
+            session.sid = self._generate_sid(self.sid_length)
+            session.modified = True
+
+
+def server_side_sessions(app):
+    """The session store: the database, or Redis when ``TALENTADMIN_REDIS_URL`` is set."""
+    options = {"key_prefix": app.config["SESSION_KEY_PREFIX"], "permanent": True}
+    if app.config["SESSION_TYPE"] == "redis":
+        import redis
+
+        client = redis.Redis.from_url(app.config["REDIS_URL"])
+        interface = RedisSessions(app, client=client, **options)
+    else:
+        interface = DatabaseSessions(app, **options)
+    interface.serializer = SessionSerializer(app)
+    return interface
