@@ -25,12 +25,37 @@ def upgrade():
     with op.batch_alter_table('server_session', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_server_session_expiry'), ['expiry'], unique=False)
     # --- one writer: constraints ---
-    pass
+    # Rows the race wrote twice before these constraints existed: revisions are renumbered
+    # in order per permit, and of several revisions pending for one permit the newest
+    # stays pending (the others were the same form posted again).
+    op.execute(
+        "UPDATE permit_revision SET number = (SELECT COUNT(*) FROM permit_revision AS earlier"
+        " WHERE earlier.permit_id = permit_revision.permit_id"
+        " AND earlier.id <= permit_revision.id)")
+    op.execute(
+        "UPDATE permit_revision SET status = 'rejected', reason = '重复提交'"
+        " WHERE status = 'pending' AND EXISTS (SELECT 1 FROM permit_revision AS later"
+        " WHERE later.permit_id = permit_revision.permit_id AND later.status = 'pending'"
+        " AND later.id > permit_revision.id)")
+    with op.batch_alter_table('permit_revision', schema=None) as batch_op:
+        batch_op.create_unique_constraint('uq_permit_revision_number', ['permit_id', 'number'])
+        batch_op.create_index('uq_permit_revision_pending', ['permit_id'], unique=True,
+                              sqlite_where=sa.text("status = 'pending'"),
+                              postgresql_where=sa.text("status = 'pending'"))
+    with op.batch_alter_table('declaration', schema=None) as batch_op:
+        batch_op.drop_constraint('uq_declaration_form_key', type_='unique')
+        batch_op.create_unique_constraint('uq_declaration_user_form_key',
+                                          ['enterprise_user_id', 'form_key'])
 
 
 def downgrade():
     # --- one writer: constraints ---
-    pass
+    with op.batch_alter_table('declaration', schema=None) as batch_op:
+        batch_op.drop_constraint('uq_declaration_user_form_key', type_='unique')
+        batch_op.create_unique_constraint('uq_declaration_form_key', ['form_key'])
+    with op.batch_alter_table('permit_revision', schema=None) as batch_op:
+        batch_op.drop_index('uq_permit_revision_pending')
+        batch_op.drop_constraint('uq_permit_revision_number', type_='unique')
     # --- server-side sessions ---
     with op.batch_alter_table('server_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_server_session_expiry'))

@@ -11,7 +11,7 @@ from ..core import audit, storage
 from ..core.errors import FieldError
 from ..core.notify import notify
 from ..core.timeutil import utcnow
-from ..core.workflow import ENTERPRISE, SYSTEM, TransitionError, apply
+from ..core.workflow import ENTERPRISE, SYSTEM, Conflict, TransitionError, check_reason, move
 from ..extensions import db
 from . import workflow
 from .models import Certification
@@ -38,11 +38,6 @@ def approved(user_id: int) -> Certification | None:
         .order_by(Certification.id.desc())
         .limit(1)
     ).scalar_one_or_none()
-
-
-def _move(cert: Certification, action: str, roles, *, reason: str | None = None,
-          actor=None) -> None:
-    apply(cert, workflow.WORKFLOW, action, roles, actor=actor, reason=reason)
 
 
 def upload(user, file_storage) -> Certification:
@@ -101,19 +96,29 @@ def submit(cert: Certification, *, name: str, credit_code: str, email: str) -> N
     """The operator confirms (or corrects) the values: approve at once or queue for review.
 
     Automatic approval needs a name and a check-digit-valid code from OCR, both
-    unchanged by the operator, and no other account holding that code.
+    unchanged by the operator, and no other account holding that code. A second submit
+    of the same record (a double click) finds it moved and is refused.
     """
     if cert.status != workflow.RECOGNISED:
-        raise FieldError("name", _("This certification was already submitted."))
-    cert.name, cert.credit_code, cert.email = name.strip(), credit_code, email.strip()
-    cert.submitted_at = utcnow()
-    cert.conflict = code_held_elsewhere(credit_code, cert.enterprise_user_id)
+        raise FieldError("name", already_submitted())
+    name, email, now = name.strip(), email.strip(), utcnow()
+    conflict = code_held_elsewhere(credit_code, cert.enterprise_user_id)
     clean = bool(cert.ocr_name and cert.ocr_credit_code and cert.ocr_code_valid)
-    if clean and not cert.name_changed and not cert.code_changed and not cert.conflict:
-        cert.decided_at = cert.submitted_at
-        _move(cert, "auto_approve", {SYSTEM})
-    else:
-        _move(cert, "submit_for_review", {ENTERPRISE})
+    unchanged = name == (cert.ocr_name or "") and credit_code == (cert.ocr_credit_code or "")
+    values = {"name": name, "credit_code": credit_code, "email": email, "submitted_at": now,
+              "conflict": conflict}
+    try:
+        if clean and unchanged and not conflict:
+            move(cert, workflow.WORKFLOW, "auto_approve", {SYSTEM},
+                 values={**values, "decided_at": now})
+        else:
+            move(cert, workflow.WORKFLOW, "submit_for_review", {ENTERPRISE}, values=values)
+    except Conflict:
+        raise FieldError("name", already_submitted()) from None
+
+
+def already_submitted() -> str:
+    return _("This certification was already submitted.")
 
 
 def approve(cert: Certification, staff) -> None:
@@ -121,21 +126,19 @@ def approve(cert: Certification, staff) -> None:
 
 
 def reject(cert: Certification, staff, reason: str) -> None:
-    reason = (reason or "").strip()
-    if not reason:
-        raise FieldError("reason", _("Give the reason for the rejection."))
+    reason = check_reason(reason)
     _decide(cert, staff, "reject", reason)
 
 
 def _decide(cert: Certification, staff, action: str, reason: str | None = None) -> None:
+    """One decision, a compare-and-set: of two reviewers deciding at once, one wins and
+    the other is told the record is no longer waiting."""
     try:
-        _move(cert, action, staff.role_names, reason=reason, actor=staff)
-    except TransitionError as error:
-        raise FieldError("reason", _("This certification is no longer waiting for review.")
-                         if error.reason.startswith("not possible")
-                         else _("Your role may not decide certifications.")) from None
-    cert.reason = reason
-    cert.decided_at = utcnow()
-    cert.decided_by_id = staff.id
+        move(cert, workflow.WORKFLOW, action, staff.role_names, reason=reason, actor=staff,
+             values={"reason": reason, "decided_at": utcnow(), "decided_by_id": staff.id})
+    except (TransitionError, Conflict) as error:
+        raise FieldError("reason", _("Your role may not decide certifications.")
+                         if getattr(error, "reason", "").startswith("not allowed")
+                         else _("This certification is no longer waiting for review.")) from None
     notify(cert.enterprise_user, f"certification.{cert.status}", link="/certification/",
            **({"reason": reason} if reason else {}))

@@ -31,16 +31,10 @@ def record(
     ``actor`` defaults to the logged-in user; ``actor_label`` names an anonymous
     actor (e.g. the masked mobile number of a failed login).
     """
-    if actor is None and has_request_context() and current_user.is_authenticated:
-        actor = current_user
     event = AuditEvent(
         action=action,
         outcome=outcome,
-        actor_type=getattr(actor, "kind", None)
-        or ("anonymous" if has_request_context() else "system"),
-        actor_id=getattr(actor, "id", None),
-        actor_label=getattr(actor, "audit_label", None) or actor_label,
-        role=",".join(getattr(actor, "role_names", ()) or ()) or getattr(actor, "kind", None),
+        **who(actor, actor_label),
         target_type=getattr(target, "__tablename__", None),
         target_id=getattr(target, "id", None),
         detail=detail,
@@ -48,6 +42,20 @@ def record(
     )
     db.session.add(event)
     return event
+
+
+def who(actor=None, actor_label: str | None = None) -> dict:
+    """The actor columns of an audit event (also used for rows inserted in bulk):
+    ``actor`` defaults to the logged-in user."""
+    if actor is None and has_request_context() and current_user.is_authenticated:
+        actor = current_user
+    return {
+        "actor_type": getattr(actor, "kind", None)
+        or ("anonymous" if has_request_context() else "system"),
+        "actor_id": getattr(actor, "id", None),
+        "actor_label": getattr(actor, "audit_label", None) or actor_label,
+        "role": ",".join(getattr(actor, "role_names", ()) or ()) or getattr(actor, "kind", None),
+    }
 
 
 def correct(target, form, fields, action: str, actor) -> dict:

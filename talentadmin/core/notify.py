@@ -3,6 +3,10 @@
 Notices are stored as a kind and its parameters and rendered in the reader's language;
 the SMS goes out in Chinese (the portal's default) through the configured backend, and
 is skipped when SMS is switched off. A failing gateway never undoes the decision.
+
+An SMS is queued on the database session and leaves only after the session commits (the
+session's ``after_commit`` event): a request whose transaction is rolled back — a lost
+race, an error — sends nothing, and a savepoint rolled back drops the SMS queued inside it.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import logging
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import event, insert, select
 
 from ..extensions import db
 from . import sms
@@ -49,13 +54,10 @@ def render(notice: Notice) -> str:
 
 
 def send_raw(mobile: str, message: str) -> None:
-    """An SMS with a text written by the office (not a catalog string)."""
+    """An SMS with a text written by the office (not a catalog string), after the commit."""
     with force_locale("zh_Hans_CN"):
         text = _("[Talent Introduction] %(message)s", message=message)
-    try:
-        sms.send_text(mobile, text)
-    except (sms.SmsError, OSError) as error:
-        log.warning("notice SMS not sent: %s", error)
+    queue_sms(mobile, text, "raw")
 
 
 def notify(user, kind: str, *, link: str | None = None, **params) -> Notice:
@@ -63,11 +65,30 @@ def notify(user, kind: str, *, link: str | None = None, **params) -> Notice:
     db.session.add(notice)
     with force_locale("zh_Hans_CN"):
         text = _("[Talent Introduction] %(message)s", message=render(notice))
-    try:
-        sms.send_text(user.mobile, text)
-    except (sms.SmsError, OSError) as error:
-        log.warning("notice SMS for %s not sent: %s", kind, error)
+    queue_sms(user.mobile, text, kind)
     return notice
+
+
+def notify_many(kind: str, notices: list[tuple[int, dict, str | None]], *, at=None) -> None:
+    """Notices for many records decided together (``(enterprise_user_id, params, link)``),
+    inserted in bulk, and one SMS per enterprise naming its records (``params["name"]``)."""
+    from ..accounts.models import EnterpriseUser
+
+    if not notices:
+        return
+    db.session.execute(insert(Notice), [
+        {"enterprise_user_id": user_id, "kind": kind, "params": params, "link": link,
+         **({"created_at": at} if at else {})}
+        for user_id, params, link in notices])
+    by_user: dict[int, list[str]] = {}
+    for user_id, params, _link in notices:
+        by_user.setdefault(user_id, []).append(params.get("name", ""))
+    mobiles = dict(db.session.execute(
+        select(EnterpriseUser.id, EnterpriseUser.mobile)
+        .where(EnterpriseUser.id.in_(list(by_user)))).all())
+    reason = notices[0][1].get("reason")
+    for user_id, names in by_user.items():
+        notify_text(mobiles[user_id], kind, names=names, reason=reason)
 
 
 def notify_text(mobile: str, kind: str, *, names: list[str], reason: str | None = None) -> None:
@@ -79,7 +100,55 @@ def notify_text(mobile: str, kind: str, *, names: list[str], reason: str | None 
             shown = _("%(names)s and %(count)d more", names=shown, count=len(names) - 5)
         message = str(MESSAGES[kind]) % {"name": shown, "reason": reason or ""}
         text = _("[Talent Introduction] %(message)s", message=message)
-    try:
-        sms.send_text(mobile, text)
-    except (sms.SmsError, OSError) as error:
-        log.warning("notice SMS for %s not sent: %s", kind, error)
+    queue_sms(mobile, text, kind)
+
+
+# --- SMS after the commit ---------------------------------------------------------------
+
+QUEUE = "talentadmin_sms"
+
+
+def queue_sms(mobile: str, text: str, kind: str) -> None:
+    """Send ``text`` to ``mobile`` once the current transaction commits (never if it is
+    rolled back, nor if the savepoint it was queued in is)."""
+    session = db.session()
+    tag = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(QUEUE, []).append((tag, mobile, text, kind))
+
+
+@event.listens_for(db.session, "after_commit")
+def _send_queued(session) -> None:
+    if session.get_nested_transaction() is not None:  # a savepoint released: wait for the end
+        return
+    queued = session.info.pop(QUEUE, [])
+    for _tag, mobile, text, kind in queued:
+        try:
+            sms.send_text(mobile, text)
+        except (sms.SmsError, OSError) as error:
+            log.warning("notice SMS for %s not sent: %s", kind, error)
+
+
+@event.listens_for(db.session, "after_soft_rollback")
+def _drop_rolled_back(session, previous_transaction) -> None:
+    queued = session.info.get(QUEUE)
+    if queued:
+        session.info[QUEUE] = [entry for entry in queued
+                               if not _within(entry[0], previous_transaction)]
+
+
+@event.listens_for(db.session, "after_transaction_end")
+def _drop_unsent(session, transaction) -> None:
+    if transaction.parent is None:  # the transaction ended without a commit: nothing leaves
+        session.info.pop(QUEUE, None)
+
+
+def _within(tag, ended) -> bool:
+    """Whether a queued SMS was queued inside the transaction ``ended`` (or had no
+    transaction, and ``ended`` is the outermost)."""
+    if tag is None:
+        return ended.parent is None
+    while tag is not None:
+        if tag is ended:
+            return True
+        tag = tag.parent
+    return False

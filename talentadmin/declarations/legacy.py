@@ -52,7 +52,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..certification import workflow as certification_workflow
 from ..certification.models import Certification
 from ..core import audit, crypto
-from ..core.models import StatusChange
 from ..core.timeutil import utcnow
 from ..core.validators import (
     age_on,
@@ -63,6 +62,7 @@ from ..core.validators import (
     validate_id_number,
 )
 from ..extensions import db
+from ..core.workflow import created
 from ..reference.models import ReferenceItem
 from . import workflow
 from .models import Declaration, Round
@@ -507,17 +507,11 @@ def _write(checked: _Checked, *, row: int, source: str) -> Declaration:
         other.duplicate = True
     db.session.add(declaration)
     db.session.flush()
-    event = audit.record(
-        "declaration.import", actor_label=ACTOR_LABEL, target=declaration,
-        detail={"source": source, "row": row, "round_id": checked.round.id,
-                "status": declaration.status, "credit_code": declaration.credit_code,
-                "enterprise_user_id": declaration.enterprise_user_id})
-    db.session.add(StatusChange(
-        target_type=Declaration.__tablename__, target_id=declaration.id, action="import",
-        from_status=None, to_status=declaration.status,
-        reason=declaration.reason or IMPORT_REASON,
-        actor_type=event.actor_type, actor_label=ACTOR_LABEL))
-    db.session.flush()
+    created(declaration, workflow.WORKFLOW, "import", actor_label=ACTOR_LABEL,
+            reason=declaration.reason or IMPORT_REASON,
+            detail={"source": source, "row": row, "round_id": checked.round.id,
+                    "status": declaration.status, "credit_code": declaration.credit_code,
+                    "enterprise_user_id": declaration.enterprise_user_id})
     return declaration
 
 

@@ -40,6 +40,8 @@ class Declaration(db.Model):
     __table_args__ = (
         UniqueConstraint("round_id", "enterprise_user_id", "id_hash",
                          name="uq_declaration_person_in_round"),
+        # One declaration per form (a double-clicked or re-posted form), per account.
+        UniqueConstraint("enterprise_user_id", "form_key", name="uq_declaration_user_form_key"),
         # The review queues: one round, one status, oldest or newest first.
         # A queue page in submission order, and any page in submission order, read from
         # the index alone (``id`` breaks ties so pages are stable).
@@ -73,7 +75,7 @@ class Declaration(db.Model):
     condition: Mapped[str | None] = mapped_column(String(32), index=True)
     duplicate: Mapped[bool] = mapped_column(default=False, index=True)
     # Bookkeeping
-    form_key: Mapped[str | None] = mapped_column(String(43), unique=True)
+    form_key: Mapped[str | None] = mapped_column(String(43))
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None]

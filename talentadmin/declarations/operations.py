@@ -5,12 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import and_, false, insert, or_, select
 
+from ..accounts.models import EnterpriseUser
 from ..core import audit, crypto
 from ..core.errors import FieldError
+from ..core.models import Notice
+from ..core.notify import notify_many
 from ..core.timeutil import utcnow
-from ..core.workflow import ENTERPRISE, apply
+from ..core.workflow import (
+    ENTERPRISE,
+    Conflict,
+    TransitionError,
+    check_reason,
+    move,
+    move_many,
+    unique_or_conflict,
+)
 from ..extensions import db
 from ..permits.models import PermitRevision
 from ..permits.operations import permit_of
@@ -64,11 +75,9 @@ def save(user, declaration: Declaration | None, form) -> Declaration:
     submitting = form.submitting
     if declaration is None:
         if form.form_key.data:  # a re-posted or double-clicked form: one declaration
-            existing = db.session.execute(select(Declaration).where(
-                Declaration.form_key == form.form_key.data,
-                Declaration.enterprise_user_id == user.id)).scalar_one_or_none()
+            existing = _by_form_key(user.id, form.form_key.data)
             if existing is not None:
-                return existing
+                raise AlreadySaved(existing)
         allowed, why = may_declare(user.id)
         if not allowed:
             raise FieldError("form", why)
@@ -89,6 +98,65 @@ def save(user, declaration: Declaration | None, form) -> Declaration:
             "This person is already declared by your unit in this round."))
 
     if declaration is None:
+        try:
+            with unique_or_conflict():
+                declaration = _write(user, None, form, round_, number, others)
+        except Conflict:  # the same form posted twice at once, or the same person
+            existing = _by_form_key(user.id, form.form_key.data)
+            if existing is not None:
+                raise AlreadySaved(existing) from None
+            raise FieldError("id_number", _(
+                "This person is already declared by your unit in this round.")) from None
+        if submitting:
+            _submit(user, declaration)
+    else:
+        if submitting:  # the claim first: of two submits at once, one moves it
+            _submit(user, declaration)
+        _write(user, declaration, form, round_, number, others)
+    if not submitting:
+        audit.record("declaration.save", actor=user, target=declaration)
+    return declaration
+
+
+def _submit(user, declaration: Declaration) -> None:
+    before = declaration.status
+    action = "resubmit" if before == workflow.REJECTED else "submit"
+    try:
+        move(declaration, workflow.WORKFLOW, action, {ENTERPRISE}, actor=user,
+             values={"submitted_at": utcnow()})
+    except TransitionError:
+        raise AlreadySaved(declaration) from None
+    except Conflict as conflict:
+        if conflict.status == before:  # saved meanwhile (another tab), not submitted
+            raise FieldError("form", changed_elsewhere()) from None
+        db.session.refresh(declaration)
+        raise AlreadySaved(declaration) from None
+
+
+class AlreadySaved(Exception):
+    """The form was already saved or submitted (a double click, a re-posted form, another
+    tab): ``declaration`` is the record it made."""
+
+    def __init__(self, declaration: Declaration) -> None:
+        super().__init__(declaration.id)
+        self.declaration = declaration
+
+
+def already_submitted() -> str:
+    return _("This declaration was already submitted.")
+
+
+def _by_form_key(user_id: int, form_key: str | None) -> Declaration | None:
+    if not form_key:
+        return None
+    return db.session.execute(select(Declaration).where(
+        Declaration.form_key == form_key,
+        Declaration.enterprise_user_id == user_id)).scalar_one_or_none()
+
+
+def _write(user, declaration: Declaration | None, form, round_, number, others) -> Declaration:
+    """The declaration's fields and files from the form (a new draft when ``None``)."""
+    if declaration is None:
         in_force: PermitRevision = permit_of(user.id).in_force
         declaration = Declaration(
             enterprise_user_id=user.id, round_id=round_.id, round=round_,
@@ -106,12 +174,6 @@ def save(user, declaration: Declaration | None, form) -> Declaration:
         other.duplicate = True
     _replace_files(declaration, form)
     db.session.flush()
-    if submitting:
-        action = "resubmit" if declaration.status == workflow.REJECTED else "submit"
-        apply(declaration, workflow.WORKFLOW, action, {ENTERPRISE}, actor=user)
-        declaration.submitted_at = utcnow()
-    else:
-        audit.record("declaration.save", actor=user, target=declaration)
     return declaration
 
 
@@ -159,9 +221,6 @@ def find_by_id_number(number: str):
 
 # --- the two review stages ------------------------------------------------------------------
 
-BATCH = 500
-
-
 @dataclass
 class Outcome:
     """What a (bulk) decision did: the ids moved, and the skipped ones by reason."""
@@ -178,28 +237,29 @@ def decide_many(ids, action: str, staff, reason: str | None = None, *,
                 scope=None) -> Outcome:
     """Pass, reject or withdraw many declarations at once, as the workflow table allows.
 
-    Per batch: one conditional ``UPDATE … WHERE id IN (…) AND status = :expected
-    RETURNING``, so two reviewers acting on the same rows at the same moment move each
-    row once; then the timeline, audit and notice rows in bulk, and one SMS per
-    enterprise. Rows not in the expected state, unknown or hidden by ``scope`` (a
-    ``WHERE`` clause), or not for the staff member's roles are skipped and counted.
-    The caller commits.
+    Through the one writer (``core.workflow.move_many``): per batch one conditional
+    ``UPDATE … WHERE id IN (…) AND status = :expected RETURNING``, so two reviewers acting
+    on the same rows at the same moment move each row once; then the timeline and audit
+    rows in bulk, the notices in bulk and one SMS per enterprise after the commit. Rows
+    not in the expected state, unknown or hidden by ``scope`` (a ``WHERE`` clause), or not
+    for the staff member's roles are skipped and counted. The caller commits.
     """
-    reason = (reason or "").strip() or None
-    if (action in workflow.REJECT_STAGE or action == "withdraw") and not reason:
-        raise FieldError("reason", _("Give the reason for the rejection.")
-                         if action != "withdraw" else _("Give the reason for the withdrawal."))
+    needs_reason = action in workflow.REJECT_STAGE or action == "withdraw"
+    try:
+        reason = check_reason(reason, required=needs_reason)
+    except FieldError as error:
+        if action == "withdraw" and not (reason or "").strip():
+            error.message = _("Give the reason for the withdrawal.")
+        raise
     wanted = sorted({int(i) for i in ids if str(i).strip().isdigit()})
     outcome = Outcome()
     outcome.skip("unknown", len(list(ids)) - len(wanted))
-    sources = workflow.WORKFLOW.sources(action)
-    allowed = [s for s in sources
-               if action in workflow.WORKFLOW.actions(s, staff.role_names)]
-    if not allowed:
+    if not any(action in workflow.WORKFLOW.actions(s, staff.role_names)
+               for s in workflow.WORKFLOW.sources(action)):
         outcome.skip("role", len(wanted))
         return outcome
     now = utcnow()
-    values: dict = {"status": None, "version": Declaration.version + 1}
+    values: dict = {}
     if action == "pass_initial":
         values["initial_passed_at"] = now
     elif action == "pass_second":
@@ -208,65 +268,18 @@ def decide_many(ids, action: str, staff, reason: str | None = None, *,
         values.update(rejected_stage=workflow.REJECT_STAGE[action], reason=reason)
     elif action == "withdraw":
         values["reason"] = reason
-    for start in range(0, len(wanted), BATCH):
-        chunk = wanted[start:start + BATCH]
-        moved_here = []
-        for source in allowed:
-            values["status"] = workflow.WORKFLOW.next_state(source, action, staff.role_names)
-            statement = (update(Declaration)
-                         .where(Declaration.id.in_(chunk), Declaration.status == source)
-                         .values(**values)
-                         .returning(Declaration.id, Declaration.enterprise_user_id,
-                                    Declaration.name)
-                         .execution_options(synchronize_session=False))
-            if scope is not None:
-                statement = statement.where(scope)
-            rows = db.session.execute(statement).all()
-            moved_here += [(row, source, values["status"]) for row in rows]
-        outcome.done += [row.id for row, _s, _t in moved_here]
-        outcome.skip("state", len(chunk) - len(moved_here))
-        _record_decisions(moved_here, action, staff, reason, now)
-    return outcome
-
-
-def _record_decisions(moved, action: str, staff, reason, now) -> None:
-    """Timeline, audit and notice rows for the moved declarations, inserted in bulk."""
-    from ..accounts.models import EnterpriseUser
-    from ..core.models import AuditEvent, Notice, StatusChange
-    from ..core.notify import notify_text
-
-    if not moved:
-        return
-    ip = audit.client_ip()
-    role = ",".join(staff.role_names)
-    db.session.execute(insert(StatusChange), [
-        {"target_type": "declaration", "target_id": row.id, "at": now, "action": action,
-         "from_status": source, "to_status": target, "reason": reason,
-         "actor_type": "staff", "actor_label": staff.username}
-        for row, source, target in moved])
-    db.session.execute(insert(AuditEvent), [
-        {"at": now, "actor_type": "staff", "actor_id": staff.id, "actor_label": staff.username,
-         "role": role, "action": f"declaration.{action}", "outcome": "success",
-         "target_type": "declaration", "target_id": row.id,
-         "detail": {"from": source, "to": target, **({"reason": reason} if reason else {})},
-         "ip": ip}
-        for row, source, target in moved])
+    moved = move_many(Declaration, wanted, workflow.WORKFLOW, action, staff.role_names,
+                      actor=staff, reason=reason, values=values, where=scope,
+                      returning=(Declaration.enterprise_user_id, Declaration.name))
+    outcome.done = [m.id for m in moved]
+    outcome.skip("state", len(wanted) - len(moved))
     kind = NOTICE_KINDS.get(action)
-    if kind is None:
-        return
-    db.session.execute(insert(Notice), [
-        {"enterprise_user_id": row.enterprise_user_id, "kind": kind, "created_at": now,
-         "params": {"name": row.name, **({"reason": reason} if reason else {})},
-         "link": f"/talent/declarations/{row.id}"}
-        for row, _source, _target in moved])
-    by_user: dict[int, list[str]] = {}
-    for row, _source, _target in moved:
-        by_user.setdefault(row.enterprise_user_id, []).append(row.name)
-    mobiles = dict(db.session.execute(
-        select(EnterpriseUser.id, EnterpriseUser.mobile)
-        .where(EnterpriseUser.id.in_(list(by_user)))).all())
-    for user_id, names in by_user.items():
-        notify_text(mobiles[user_id], kind, names=names, reason=reason)
+    if kind is not None:
+        notify_many(kind, [
+            (user_id, {"name": name, **({"reason": reason} if reason else {})},
+             f"/talent/declarations/{m.id}") for m in moved for user_id, name in [m.row]],
+            at=now)
+    return outcome
 
 
 NOTICE_KINDS = {
@@ -285,17 +298,36 @@ def decide(declaration: Declaration, staff, action: str, reason: str | None = No
     return bool(outcome.done)
 
 
-def search_condition(term: str):
-    """Grid search: a full ID number matches exactly on the hash, anything else by name."""
+ID_SEARCH = "idx:"  # a grid search by ID number, as its URL carries it: idx:<blind index>
+
+
+def id_search_token(term: str) -> str | None:
+    """The search a grid URL may carry for a full ID number (its blind index, never the
+    number); ``None`` when ``term`` is not a full ID number."""
     from ..core.validators import validate_id_number
 
     try:
-        number = validate_id_number(term.strip())
+        number = validate_id_number(term.strip().upper())
     except ValueError:
+        return None
+    return ID_SEARCH + crypto.blind_index(number)
+
+
+def search_condition(term: str):
+    """Grid search: an ID-number token (or a full ID number) matches exactly on the hash, a
+    malformed token nothing, anything else the name, unit or credit code."""
+    term = term.strip()
+    if term.startswith(ID_SEARCH):
+        digest = term[len(ID_SEARCH):]
+        if len(digest) != 64 or digest.strip("0123456789abcdef"):
+            return false()
+        return Declaration.id_hash == digest
+    token = id_search_token(term)
+    if token is None:
         return or_(Declaration.name.contains(term, autoescape=True),
                    Declaration.unit_name.contains(term, autoescape=True),
-                   Declaration.credit_code == term.strip().upper())
-    return Declaration.id_hash == crypto.blind_index(number)
+                   Declaration.credit_code == term.upper())
+    return Declaration.id_hash == token[len(ID_SEARCH):]
 
 
 def save_round(round_: Round | None, *, name: str, opens_at, closes_at) -> Round:
@@ -312,8 +344,8 @@ def save_round(round_: Round | None, *, name: str, opens_at, closes_at) -> Round
         round_.name, round_.opens_at, round_.closes_at = name, opens_at, closes_at
     db.session.flush()
     audit.record("round.create" if created else "round.update", target=round_,
-                 detail={"name": name, "opens_at": opens_at.isoformat(),
-                         "closes_at": closes_at.isoformat()})
+                 detail={"name": name, "opens_at": opens_at.isoformat() + "Z",  # UTC
+                         "closes_at": closes_at.isoformat() + "Z"})
     return round_
 
 
@@ -322,49 +354,35 @@ def save_round(round_: Round | None, *, name: str, opens_at, closes_at) -> Round
 
 def mark_reported(ids, staff, *, scope=None) -> tuple[str, int]:
     """Record that completed declarations went to the municipal bureau: a batch id, the
-    date, a timeline entry, and a notice with the next step (the text admins edit)."""
-    from ..accounts.models import EnterpriseUser
-    from ..core.models import AuditEvent, Notice, StatusChange
+    date, a timeline entry, and a notice with the next step (the text admins edit) —
+    through the one writer, so a declaration is reported once however often it is sent."""
     from ..core.notify import send_raw
     from ..pages.operations import texts
 
     now = utcnow()
     batch = now.strftime("%Y%m%d-%H%M%S")
     wanted = sorted({int(i) for i in ids if str(i).strip().isdigit()})
-    statement = (update(Declaration)
-                 .where(Declaration.id.in_(wanted), Declaration.status == workflow.COMPLETED,
-                        Declaration.reported_at.is_(None))
-                 .values(reported_at=now, report_batch=batch, version=Declaration.version + 1)
-                 .returning(Declaration.id, Declaration.enterprise_user_id, Declaration.name)
-                 .execution_options(synchronize_session=False))
+    where = Declaration.reported_at.is_(None)
     if scope is not None:
-        statement = statement.where(scope)
-    moved = db.session.execute(statement).all() if wanted else []
+        where = and_(where, scope)
+    moved = move_many(Declaration, wanted, workflow.REPORTING, "report", staff.role_names,
+                      actor=staff, reason=batch, where=where, detail={"batch": batch},
+                      values={"reported_at": now, "report_batch": batch},
+                      returning=(Declaration.enterprise_user_id, Declaration.name))
     if not moved:
         return batch, 0
-    db.session.execute(insert(StatusChange), [
-        {"target_type": "declaration", "target_id": row.id, "at": now, "action": "report",
-         "from_status": workflow.COMPLETED, "to_status": workflow.COMPLETED,
-         "reason": batch, "actor_type": "staff", "actor_label": staff.username}
-        for row in moved])
-    db.session.execute(insert(AuditEvent), [
-        {"at": now, "actor_type": "staff", "actor_id": staff.id, "actor_label": staff.username,
-         "role": ",".join(staff.role_names), "action": "declaration.report",
-         "outcome": "success", "target_type": "declaration", "target_id": row.id,
-         "detail": {"batch": batch}, "ip": audit.client_ip()}
-        for row in moved])
     (notice_text,) = texts("report_notice") or [None]
+    text = {"text_zh": getattr(notice_text, "body_zh", ""),
+            "text_en": getattr(notice_text, "body_en", "")}
     db.session.execute(insert(Notice), [
-        {"enterprise_user_id": row.enterprise_user_id, "kind": "declaration.reported",
-         "created_at": now, "link": f"/talent/declarations/{row.id}",
-         "params": {"name": row.name, "text_zh": getattr(notice_text, "body_zh", ""),
-                    "text_en": getattr(notice_text, "body_en", "")}}
-        for row in moved])
-    users = {row.enterprise_user_id for row in moved}
+        {"enterprise_user_id": user_id, "kind": "declaration.reported", "created_at": now,
+         "link": f"/talent/declarations/{m.id}", "params": {"name": name, **text}}
+        for m in moved for user_id, name in [m.row]])
+    users = {m.row[0] for m in moved}
     mobiles = db.session.execute(select(EnterpriseUser.mobile)
                                  .where(EnterpriseUser.id.in_(users))).scalars()
     for mobile in mobiles:
-        send_raw(mobile, getattr(notice_text, "body_zh", ""))
+        send_raw(mobile, text["text_zh"])
     return batch, len(moved)
 
 

@@ -79,6 +79,13 @@ def _edit(declaration: Declaration | None):
             db.session.commit()
         except FieldError as error:
             error.attach(form)
+        except operations.AlreadySaved as done:  # a double click: the first one counted
+            saved = done.declaration
+            if saved.status == workflow.DRAFT:
+                flash(_("Saved as draft."), "success")
+                return redirect(url_for(".edit", declaration_id=saved.id))
+            flash(operations.already_submitted(), "info")
+            return redirect(url_for(".detail", declaration_id=saved.id))
         except StaleDataError:
             db.session.rollback()
             form.form_errors.append(operations.changed_elsewhere())

@@ -47,6 +47,10 @@ WORKFLOW = Workflow(
     },
 )
 
+# Reporting to the municipal bureau: the state stays, the date and batch are recorded
+# (once: the writer's condition is ``reported_at IS NULL``).
+REPORTING = Workflow("declaration", {COMPLETED: {"report": (COMPLETED, roles("supervisor"))}})
+
 EDITABLE = {DRAFT, REJECTED}
 REJECT_STAGE = {"reject_initial": "initial", "reject_second": "second"}
 DECISIONS = {

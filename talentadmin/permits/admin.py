@@ -15,7 +15,8 @@ from sqlalchemy import case
 
 from ..admin.base import ALL_STAFF, RoleModelView, current_staff, ref_options
 from ..certification.forms import ApproveForm, RejectForm
-from ..core.workflow import timeline
+from ..core.errors import FieldError
+from ..core.workflow import check_reason, timeline
 from ..extensions import db
 from ..reference.models import label
 from . import operations, workflow
@@ -108,7 +109,7 @@ class PermitReviewView(RoleModelView):
         if revision is None or permit_file is None or permit_file.revision_id != revision.id:
             abort(404)
         return self.send_record_file(permit_file.attachment,
-                                     download_name(revision, permit_file))
+                                     download_name(revision, permit_file), revision)
 
     @expose("/decide/", methods=("POST",))
     def decide(self):
@@ -155,8 +156,9 @@ class PermitReviewView(RoleModelView):
     @action("reject", _l("Reject with the reason above"),
             _l("Reject the selected applications with the reason above?"))
     def action_reject(self, ids):
-        reason = (request.form.get("reason") or "").strip()
-        if not reason:
-            flash(_("Give the reason for the rejection."), "error")
+        try:
+            reason = check_reason(request.form.get("reason"))
+        except FieldError as error:
+            flash(error.message, "error")
             return
         self._bulk(ids, lambda revision, staff: operations.reject(revision, staff, reason))

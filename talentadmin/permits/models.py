@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Numeric, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import EnterpriseUser, StaffUser
@@ -51,6 +51,14 @@ class Permit(db.Model):
 
 class PermitRevision(db.Model):
     __tablename__ = "permit_revision"
+    __table_args__ = (
+        # Revisions are numbered in order, and one at a time waits for review: a second
+        # submission at the same moment is refused by the database, not written twice.
+        UniqueConstraint("permit_id", "number", name="uq_permit_revision_number"),
+        Index("uq_permit_revision_pending", "permit_id", unique=True,
+              sqlite_where=text("status = 'pending'"),
+              postgresql_where=text("status = 'pending'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     permit_id: Mapped[int] = mapped_column(ForeignKey("permit.id", ondelete="CASCADE"),

@@ -12,7 +12,7 @@ from ..core import audit
 from ..core.errors import FieldError
 from ..core.notify import notify
 from ..core.timeutil import utcnow
-from ..core.workflow import TransitionError, apply
+from ..core.workflow import Conflict, TransitionError, check_reason, move, unique_or_conflict
 from ..extensions import db
 from . import workflow
 from .models import Permit, PermitFile, PermitRevision
@@ -29,19 +29,39 @@ def has_approved_permit(user_id: int) -> bool:
 
 
 def submit(user, form) -> PermitRevision:
-    """A new revision from a validated form whose files were collected."""
+    """A new revision from a validated form whose files were collected. One revision
+    waits for review at a time, numbered in order: a second submission at the same moment
+    (a double-posted form) meets the unique constraints and is refused, rolled back to a
+    savepoint."""
     cert = approved_certification(user.id)
     if cert is None:
         raise FieldError("qualifications", _("Certify the unit first: only a certified unit "
                                              "may apply."))
+    try:
+        with unique_or_conflict():
+            revision = _new_revision(user, cert, form)
+    except Conflict:
+        raise FieldError("qualifications", already_waiting()) from None
+    audit.record("permit.submit", target=revision,
+                 detail={"number": revision.number, "permit": revision.permit_id})
+    return revision
+
+
+def already_waiting() -> str:
+    return _("An application is already waiting for review.")
+
+
+def _new_revision(user, cert, form) -> PermitRevision:
     permit = permit_of(user.id)
     if permit is None:
         permit = Permit(enterprise_user_id=user.id)
         db.session.add(permit)
         db.session.flush()
+    else:
+        db.session.refresh(permit, ["revisions"])  # read now, not when the page was opened
     latest = permit.latest
     if latest is not None and latest.status == workflow.PENDING:
-        raise FieldError("qualifications", _("An application is already waiting for review."))
+        raise Conflict(workflow.PENDING)
     years = form.years
     revision = PermitRevision(
         permit=permit, number=(latest.number + 1) if latest else 1,
@@ -68,8 +88,6 @@ def submit(user, form) -> PermitRevision:
                                              label=f"{year}年缴纳税费凭证"))
     db.session.add(revision)
     db.session.flush()
-    audit.record("permit.submit", target=revision,
-                 detail={"number": revision.number, "permit": permit.id})
     return revision
 
 
@@ -78,35 +96,20 @@ def approve(revision: PermitRevision, staff) -> bool:
 
 
 def reject(revision: PermitRevision, staff, reason: str) -> bool:
-    reason = (reason or "").strip()
-    if not reason:
-        raise FieldError("reason", _("Give the reason for the rejection."))
-    return _decide(revision, staff, "reject", reason)
+    return _decide(revision, staff, "reject", check_reason(reason))
 
 
 def _decide(revision: PermitRevision, staff, action: str, reason: str | None = None) -> bool:
-    """One decision. ``False`` when the revision was no longer pending (someone else
-    decided first): the conditional UPDATE counts the row."""
+    """One decision, a compare-and-set on the status and version. ``False`` when the
+    revision was no longer pending (someone else decided first) or not for this role."""
     try:
-        target = workflow.WORKFLOW.next_state(revision.status, action, staff.role_names)
-    except TransitionError:
+        move(revision, workflow.WORKFLOW, action, staff.role_names, actor=staff, reason=reason,
+             values={"reason": reason, "decided_at": utcnow(), "decided_by_id": staff.id})
+    except (TransitionError, Conflict):
         return False
-    claimed = db.session.execute(
-        update(PermitRevision)
-        .where(PermitRevision.id == revision.id, PermitRevision.status == workflow.PENDING)
-        .values(status=workflow.PENDING,  # takes the row lock; the state moves below
-                version=PermitRevision.version + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed != 1:
-        return False
-    apply(revision, workflow.WORKFLOW, action, staff.role_names, actor=staff, reason=reason)
-    revision.reason = reason
-    revision.decided_at = utcnow()
-    revision.decided_by_id = staff.id
     permit = revision.permit
     user = permit.enterprise_user
-    if target == workflow.APPROVED:
+    if revision.status == workflow.APPROVED:
         permit.in_force_id = revision.id
         notify(user, "permit.approved", link="/talent/declare")
     else:

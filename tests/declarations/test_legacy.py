@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from talentadmin.certification.models import Certification
-from talentadmin.core import audit
 from talentadmin.core.models import AuditEvent, StatusChange
 from talentadmin.core.validators import age_on, credit_code_check_char, id_check_char
 from talentadmin.declarations import legacy
@@ -364,15 +363,16 @@ def test_a_dry_run_changes_nothing(app, cli, unit, tmp_path):
 
 
 def test_a_row_is_imported_whole_or_not_at_all(app, cli, unit, tmp_path, monkeypatch):
-    """A failure while writing a row (here: its audit event) leaves nothing of that row."""
-    real = audit.record
+    """A failure while writing a row (here: its timeline row and audit event) leaves
+    nothing of that row."""
+    real = legacy.created
 
-    def failing(action, **kwargs):
-        if action == "declaration.import" and kwargs["detail"]["row"] == 3:
+    def failing(record, *args, **kwargs):
+        if kwargs["detail"]["row"] == 3:
             raise IntegrityError("INSERT INTO audit_event", {}, Exception("simulated"))
-        return real(action, **kwargs)
+        return real(record, *args, **kwargs)
 
-    monkeypatch.setattr(legacy.audit, "record", failing)
+    monkeypatch.setattr(legacy, "created", failing)
     result = cli(write_csv(tmp_path / "half.csv", [row(1), row(2, 身份证号=WOMAN),
                                                    row(3, 身份证号=THIRD)]))
     assert result.exit_code == 0, result.output
