@@ -3,6 +3,8 @@ with decisions one by one or in bulk, internal comments, and the municipal expor
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 
 from flask import abort, flash, g, redirect, request, url_for
@@ -28,6 +30,7 @@ from ..admin.base import RoleModelView, current_staff, per_locale, ref_options
 from ..core import audit, export
 from ..core.errors import FieldError
 from ..core.models import StaffComment
+from ..core.security import safe_next
 from ..core.timeutil import local_formatter
 from ..core.workflow import timeline
 from ..extensions import db
@@ -51,6 +54,8 @@ REVIEW_ROLES = ("admin", "initial_reviewer", "second_reviewer", "supervisor")
 # Grids count rows exactly up to here; past it they say "more than 1,000" (a count of a
 # large queue costs more than the rest of the page).
 COUNT_CAP = 1000
+# What looks like an ID number inside a search term (masked wherever a search is shown).
+ID_NUMBERS = re.compile(r"\d{17}[\dXx]|\d{15}")
 
 
 def _texts() -> dict:
@@ -72,19 +77,25 @@ def _texts() -> dict:
 
 
 class PermitFilter(BaseSQLAFilter):
-    """Declarations whose unit's permit in force has ``column`` equal to the value."""
+    """Declarations whose unit's permit in force has ``attribute`` equal to the value, or,
+    ``contains``, holding it in its JSON list. The filter's own column is the declaration's
+    unit, so Flask-Admin has nothing to join: the permit is a subquery ``apply`` adds."""
 
-    def __init__(self, column, name, options=None, *, contains: bool = False):
-        super().__init__(column, name, options)
+    def __init__(self, attribute, name, options=None, *, contains: bool = False):
+        super().__init__(Declaration.enterprise_user_id, name, options)
+        self.attribute = attribute
         self.contains = contains
 
+    def condition(self, value):
+        if self.contains:  # the quoted element: "hightech" is not part of "hightech2"
+            return cast(self.attribute, String).contains(json.dumps(value), autoescape=True)
+        return self.attribute == value
+
     def apply(self, query, value, alias=None):
-        condition = (cast(self.column, String).like(f'%"{value}"%') if self.contains
-                     else self.column == value)
         units = (select(Permit.enterprise_user_id)
                  .join(PermitRevision, Permit.in_force_id == PermitRevision.id)
-                 .where(condition))
-        return query.filter(Declaration.enterprise_user_id.in_(units))
+                 .where(self.condition(value)))
+        return query.filter(self.column.in_(units))
 
     def operation(self):
         return _l("equals")
@@ -205,6 +216,9 @@ class DeclarationView(RoleModelView):
         from math import ceil
 
         args = self._get_list_extra_args()
+        token = args.search and operations.id_search_token(args.search)
+        if token:  # a full ID number typed into the address: off the URL at once
+            return redirect(self._get_list_url(args.clone(search=token)))
         column = self._get_column_by_idx(args.sort)
         page_size = self.get_safe_page_size(args.page_size)
         found = self.read_page(args.page, column[0] if column else None, args.sort_desc,
@@ -232,7 +246,7 @@ class DeclarationView(RoleModelView):
             has_next=found.has_next, page=args.page, page_size=page_size,
             default_page_size=self.page_size, pager_url=pager_url,
             page_size_url=page_size_url, sort_column=args.sort, sort_desc=args.sort_desc,
-            search=args.search,
+            search=args.search, search_text=self.search_label(args.search),
             clear_search_url=self._get_list_url(args.clone(page=0, search=None,
                                                            filters=None)),
             filter_groups=groups, filter_groups_json=groups_json, active_filters=args.filters,
@@ -244,6 +258,33 @@ class DeclarationView(RoleModelView):
                 (name, workflow.DECISIONS[name]) for name, roles in self.action_roles.items()
                 if name in workflow.DECISIONS and name != "withdraw" and self._has(roles)],
         )
+
+    @expose("/search/", methods=("POST",))
+    def search_view(self):
+        """The search box posts here, so that a full ID number never reaches a URL (nor so
+        the access logs): it goes on as a token of its blind index, other terms as typed.
+        The list's other arguments (filters, sort, page size) ride on this URL."""
+        args = request.args.to_dict()
+        current = args.pop("search", None)
+        args.pop("page", None)
+        term = request.form.get("search", "").strip()[:200]
+        if current and term == self.search_label(current):  # the box sent back what it showed
+            term = current
+        else:
+            term = operations.id_search_token(term) or term
+        return redirect(url_for(".index_view", **args, search=term or None))
+
+    def search_label(self, search: str | None) -> str:
+        """A search as the page shows it and the audit records it: an ID-number search only
+        masked (as on the declarations of this grid it finds, or ``****``)."""
+        from ..core.validators import mask_id_number
+
+        search = (search or "").strip()
+        if search.startswith(operations.ID_SEARCH):
+            found = self.scope_query(select(Declaration.id_masked)).where(
+                operations.search_condition(search)).limit(1)
+            return db.session.execute(found).scalar() or mask_id_number("")
+        return ID_NUMBERS.sub(lambda m: mask_id_number(m.group()), search)
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
         condition = operations.search_condition(search.strip()[:200])
@@ -395,7 +436,7 @@ class DeclarationView(RoleModelView):
                                       _reason(request.form)),
             back, _("Nothing changed: the declaration is no longer in that state, or your "
                     "role may not take this decision."))
-        return refused or redirect(request.form.get("url") or back)
+        return refused or redirect(safe_next(request.form.get("url"), back))
 
     @expose("/comment/", methods=("POST",))
     def comment(self):
@@ -625,7 +666,7 @@ class AllDeclarationsView(DeclarationView):
         total = db.session.execute(select(db.func.count()).select_from(
             select(Declaration.id).where(Declaration.id.in_(ids)).subquery())).scalar()
         audit.record("declaration.export", detail={
-            "format": kind, "rows": total, "search": view_args.search or "",
+            "format": kind, "rows": total, "search": self.search_label(view_args.search),
             "filters": [list(map(str, f)) for f in (view_args.filters or [])]})
         db.session.commit()
         filename = f"人才引进需求申报-{total}.{kind}"
