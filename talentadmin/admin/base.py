@@ -277,14 +277,19 @@ class RoleModelView(ModelView):
 
     # --- a record's file, for staff ---------------------------------------------------
     @staticmethod
-    def send_record_file(attachment, download_name: str):
-        """Download it (``单位-…-材料名称``), or show it: ``?inline=1`` sandboxed,
-        ``?preview=1`` as a picture (a PDF's first page)."""
+    def send_record_file(attachment, stem: str, record=None):
+        """Download it (``单位-…-材料名称`` + the stored type's extension), or show it:
+        ``?inline=1`` sandboxed, ``?preview=1`` as a picture (a PDF's first page). The
+        caller found ``record`` (which holds the file) through the view's scoped query;
+        every read is audited."""
         from flask import request as current_request
 
-        from ..core import storage
+        from ..core import audit, storage
 
-        if current_request.args.get("preview") == "1":
+        way = ("preview" if current_request.args.get("preview") == "1" else
+               "inline" if current_request.args.get("inline") == "1" else "download")
+        audit.record("file.read", target=record, detail={"attachment": attachment.id,
+                                                         "as": way})
+        if way == "preview":
             return storage.send_preview(attachment)
-        return storage.send_attachment(attachment, download_name,
-                                       inline=current_request.args.get("inline") == "1")
+        return storage.send_attachment(attachment, stem, inline=way == "inline")

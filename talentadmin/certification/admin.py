@@ -62,6 +62,10 @@ class CertificationView(RoleModelView):
         "status": _l("Status"), "conflict": _l("Conflict"), "changed": _l("Edited by operator"),
     }
 
+    def scope_query(self, query):
+        # A licence that was read but never submitted stays the enterprise's own.
+        return query.filter(Certification.status != workflow.RECOGNISED)
+
     def get_query(self):
         return super().get_query().options(joinedload(Certification.enterprise_user))
 
@@ -74,13 +78,23 @@ class CertificationView(RoleModelView):
                 actions=workflow.WORKFLOW.actions(cert.status, staff.role_names),
                 approve_form=ApproveForm(), reject_form=RejectForm(),
                 history=db.session.query(Certification)
-                .filter(Certification.enterprise_user_id == cert.enterprise_user_id)
+                .filter(Certification.enterprise_user_id == cert.enterprise_user_id,
+                        Certification.status != workflow.RECOGNISED)
                 .order_by(Certification.id.desc()).all(),
                 events=db.session.query(AuditEvent)
                 .filter(AuditEvent.target_type == "certification", AuditEvent.target_id == cert.id)
                 .order_by(AuditEvent.id).all(),
             )
         return super().render(template, **kwargs)
+
+    @expose("/file/")
+    def file(self):
+        """The licence of a certification this viewer may see (``?inline=1`` shown)."""
+        cert = self.get_one(request.args.get("id"))
+        if cert is None:
+            abort(404)
+        return self.send_record_file(cert.licence, f"{cert.name or cert.ocr_name or cert.id}-"
+                                                   f"{_('Business licence')}", cert)
 
     @expose("/decide/", methods=("POST",))
     def decide(self):

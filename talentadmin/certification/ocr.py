@@ -91,22 +91,15 @@ def load_image(data: bytes | str | Path | BinaryIO) -> Image.Image:
 
 
 def render_pdf(raw: bytes, longest_side: int = PDF_RENDER_SIDE) -> Image.Image:
-    """The first page of a PDF rendered with pypdfium2, longest side ``longest_side``."""
-    import pypdfium2 as pdfium
+    """The first page of a PDF rendered by PDFium (behind the process-wide lock of
+    :mod:`talentadmin.core.pdf`), longest side ``longest_side``."""
+    from ..core import pdf
 
     try:
-        pdf = pdfium.PdfDocument(raw)
-    except pdfium.PdfiumError as exc:
-        raise UnreadableUpload("corrupt", str(exc)) from exc
-    try:
-        if len(pdf) == 0:
-            raise UnreadableUpload("empty_pdf")
-        page = pdf[0]
-        width, height = page.get_size()
-        scale = min(longest_side / max(width, height, 1.0), 8.0)
-        return to_rgb(page.render(scale=scale).to_pil())
-    finally:
-        pdf.close()
+        return to_rgb(pdf.render_first_page(raw, longest_side, max_scale=8.0))
+    except pdf.PdfError as exc:
+        raise UnreadableUpload("empty_pdf" if exc.reason == "empty" else "corrupt",
+                               str(exc)) from exc
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

@@ -3,9 +3,11 @@
 An upload is streamed to a temporary file in the upload folder while it is hashed and
 measured (a file over the limit is refused as soon as the limit is passed, never read
 whole), its type is decided by its content (magic bytes, then a real decode: Pillow with
-its decompression-bomb guard, pypdfium2 for PDFs), and it is fsynced and renamed to
-``<folder>/<sha256[:2]>/<sha256>`` before the database row is flushed. Files are served
-only through :func:`send_attachment`, after the caller has checked the viewer's rights.
+a pixel budget read from the header before anything is decoded, pypdfium2 for PDFs), and
+it is fsynced and renamed to ``<folder>/<sha256[:2]>/<sha256>`` before the database row is
+flushed. Files are served only through :func:`send_attachment` and :func:`send_preview`, after
+the caller has checked the viewer's rights; a preview is rendered once and kept beside the file
+(``<sha256>.preview-<size>.png``). PDFium runs only through :mod:`.pdf`, behind its lock.
 """
 
 from __future__ import annotations
@@ -20,9 +22,14 @@ from flask import current_app, send_file
 from PIL import Image, UnidentifiedImageError
 
 from ..extensions import db
+from . import pdf
 from .models import Attachment
 
 MAX_BYTES = 10 * 1024 * 1024
+# Largest image decoded, in pixels: an 88-megapixel PNG may weigh 360 KB and take 346 MB to
+# decode. A phone photo is usually 12 MP; an A4 page scanned at 600 dpi is about 35 MP.
+MAX_PIXELS = 40_000_000
+PREVIEW_SIDE = 1400
 CHUNK = 64 * 1024
 MAGIC = (
     (b"\xff\xd8\xff", "jpg"),
@@ -63,9 +70,12 @@ def _check_image(path: str, kind: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            with Image.open(path) as image:
+            with Image.open(path) as image:  # reads the header only
                 if image.format != IMAGE_FORMATS[kind]:
                     raise UploadError("type")
+                width, height = image.size
+                if width * height > MAX_PIXELS:
+                    raise UploadError("bomb")
                 image.load()
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise UploadError("bomb") from None
@@ -74,17 +84,12 @@ def _check_image(path: str, kind: str) -> None:
 
 
 def _check_pdf(path: str) -> None:
-    import pypdfium2 as pdfium
-
     try:
-        pdf = pdfium.PdfDocument(path)
-    except pdfium.PdfiumError as exc:
-        raise UploadError("encrypted" if "password" in str(exc).lower() else "corrupt") from None
-    try:
-        if len(pdf) < 1:
-            raise UploadError("corrupt")
-    finally:
-        pdf.close()
+        pages = pdf.page_count(path)
+    except pdf.PdfError as error:
+        raise UploadError("encrypted" if error.reason == "encrypted" else "corrupt") from None
+    if pages < 1:
+        raise UploadError("corrupt")
 
 
 def save_upload(
@@ -153,19 +158,18 @@ def read_bytes(attachment: Attachment) -> bytes:
     return path_of(attachment).read_bytes()
 
 
-def send_attachment(attachment: Attachment, download_name: str, *, inline: bool = False):
-    """Serve the file after the caller checked the viewer's rights.
+def send_attachment(attachment: Attachment, stem: str, *, inline: bool = False):
+    """Serve the file after the caller checked the viewer's rights, named ``stem`` plus the
+    extension of its stored type (always: ``北京某某有限公司.Ltd-J. Smith-学历证书.pdf``).
 
     Always a download (RFC 5987 ``filename*`` for Chinese names), except images and
     PDFs shown inline to staff, which are sandboxed.
     """
-    name = download_name if Path(download_name).suffix else download_name + EXTENSIONS[
-        attachment.kind]
     response = send_file(
         path_of(attachment),
         mimetype=attachment.content_type,
         as_attachment=not inline,
-        download_name=name,
+        download_name=stem + EXTENSIONS[attachment.kind],
         conditional=True,
         etag=attachment.sha256,
         max_age=0,
@@ -192,40 +196,43 @@ def upload_error_message(reason: str, allowed: tuple[str, ...] = ("jpg", "png", 
         "corrupt": lambda: _("The file is damaged and cannot be opened."),
         "encrypted": lambda: _("The PDF is password-protected. Upload a copy without a "
                                "password."),
-        "bomb": lambda: _("The image has too many pixels to be processed. Upload a smaller "
-                          "image."),
+        "bomb": lambda: _("The image has more than %(limit)d million pixels and cannot be "
+                          "processed. Upload a smaller image or a scan at a lower resolution.",
+                          limit=MAX_PIXELS // 1_000_000),
     }[reason]()
 
 
-def preview_png(attachment: Attachment, longest_side: int = 1400) -> bytes:
-    """A PNG of an image or of a PDF's first page, for staff to look at in the page.
+def preview_path(attachment: Attachment, longest_side: int = PREVIEW_SIDE) -> Path:
+    """The PNG of an image or of a PDF's first page that staff look at in the page, rendered
+    the first time it is asked for and kept beside the file (same content, same preview).
 
     Browsers will not run their PDF viewer inside a sandboxed response, so a PDF is shown
     as a picture of its first page (the file itself stays a download)."""
-    from io import BytesIO
-
+    source = path_of(attachment)
+    target = source.with_name(f"{source.name}.preview-{longest_side}.png")
+    if target.exists():
+        return target
     if attachment.kind == "pdf":
-        import pypdfium2 as pdfium
-
-        pdf = pdfium.PdfDocument(str(path_of(attachment)))
-        try:
-            page = pdf[0]
-            width, height = page.get_size()
-            image = page.render(scale=min(longest_side / max(width, height, 1), 4)).to_pil()
-        finally:
-            pdf.close()
+        image = pdf.render_first_page(source, longest_side)
     else:
-        image = Image.open(path_of(attachment))
-        image.thumbnail((longest_side, longest_side))
-    out = BytesIO()
-    image.convert("RGB").save(out, format="PNG", optimize=False)
-    return out.getvalue()
+        with Image.open(source) as original:
+            original.thumbnail((longest_side, longest_side))
+            image = original.convert("RGB")
+    fd, temp_path = tempfile.mkstemp(dir=source.parent, prefix=".preview-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            image.convert("RGB").save(out, format="PNG")
+        os.replace(temp_path, target)  # two renders of one file are the same picture
+    except BaseException:
+        if os.path.exists(temp_path):
+            os.unlink(temp_path)
+        raise
+    return target
 
 
 def send_preview(attachment: Attachment):
-    from flask import Response
-
-    response = Response(preview_png(attachment), mimetype="image/png")
+    response = send_file(preview_path(attachment), mimetype="image/png", conditional=True,
+                         etag=f"{attachment.sha256}-preview", max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"

@@ -420,7 +420,8 @@ class DeclarationView(RoleModelView):
         item = db.session.get(DeclarationFile, request.args.get("file_id", type=int) or 0)
         if declaration is None or item is None or item.declaration_id != declaration.id:
             abort(404)
-        return self.send_record_file(item.attachment, download_name(declaration, item))
+        return self.send_record_file(item.attachment, download_name(declaration, item),
+                                     declaration)
 
     @expose("/decide/", methods=("POST",))
     def decide(self):

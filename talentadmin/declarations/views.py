@@ -136,7 +136,8 @@ def download(declaration_id: int, file_id: int):
 
 
 def download_name(declaration: Declaration, declaration_file: DeclarationFile) -> str:
-    """``单位-姓名-材料名称.ext``, as the guide asks users to name their files."""
+    """``单位-姓名-材料名称``, as the guide asks users to name their files (the stem: the
+    extension of the stored type is added when the file is sent)."""
     return f"{declaration.unit_name}-{declaration.name}-{declaration_file.label}"
 
 

@@ -98,5 +98,6 @@ def download(revision_id: int, file_id: int):
 
 
 def download_name(revision: PermitRevision, permit_file: PermitFile) -> str:
-    """``单位-材料名称.ext``, as the guide asks files to be named."""
+    """``单位-材料名称``, as the guide asks files to be named (the stem: the extension of the
+    stored type is added when the file is sent)."""
     return f"{revision.unit_name}-{permit_file.label}"

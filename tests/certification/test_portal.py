@@ -255,9 +255,21 @@ def test_licence_file_is_only_served_to_its_owner_and_staff(operator, client, ap
         assert denied.actor_label == "139****9000"
     client.post("/logout", data={"csrf_token": csrf_in(client.get("/").get_data(as_text=True))})
     staff_login("reviewer", "initial_reviewer")
-    inline = client.get(url + "?inline=1")
+    # Staff never read a file by its number, and a licence never submitted is not theirs.
+    assert client.get(url + "?inline=1").status_code == 404
+    admin_url = f"/admin/certification_all/file/?id={cert.id}&inline=1"
+    assert client.get(admin_url).status_code == 404
+    with app.app_context():
+        db.session.get(Certification, cert.id).status = "manual_review"
+        db.session.commit()
+    inline = client.get(admin_url)
     assert inline.status_code == 200 and inline.headers["Content-Disposition"].startswith("inline")
     assert "sandbox" in inline.headers["Content-Security-Policy"]
+    with app.app_context():
+        read = db.session.execute(
+            select(AuditEvent).where(AuditEvent.action == "file.read")).scalar_one()
+        assert (read.actor_label, read.target_id, read.detail["as"]) == ("reviewer", cert.id,
+                                                                         "inline")
 
 
 def test_other_accounts_certification_is_404_and_audited(operator, client, app, portal,
