@@ -144,16 +144,18 @@ def _seed_demo() -> None:
 
 
 def _seed_demo_round() -> None:
-    """An open round for this year, so the demo can be walked at once."""
+    """An open round for this year (in the office's zone, stored in UTC), so the demo can
+    be walked at once."""
     from datetime import datetime
 
+    from .core.timeutil import to_local, to_utc, utcnow
     from .declarations.models import Round
 
-    year = datetime.now().year
+    year = to_local(utcnow()).year
     name = f"{year}年引进人才需求申报"
     if db.session.execute(select(Round.id).where(Round.name == name)).first() is None:
-        db.session.add(Round(name=name, opens_at=datetime(year, 1, 1),
-                             closes_at=datetime(year + 1, 1, 1)))
+        db.session.add(Round(name=name, opens_at=to_utc(datetime(year, 1, 1)),
+                             closes_at=to_utc(datetime(year + 1, 1, 1))))
     return name
 
 

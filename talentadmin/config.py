@@ -12,6 +12,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+import pytz  # the zone database Flask-Babel converts with
+
 PREFIX = "TALENTADMIN_"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,6 +35,7 @@ DEFAULTS: dict[str, object] = {
     "EASYOCR_MODEL_DIR": None,
     "SUPPORT_PHONE": "84296151",
     "TRUST_PROXY": 0,  # number of proxies in front (X-Forwarded-For hops)
+    "TIMEZONE": "Asia/Shanghai",  # the office's zone: times are typed and shown in it
 }
 
 _BOOLS = {"SMS_ENABLED", "CAPTCHA_TEST_MODE"}
@@ -81,12 +84,17 @@ def build(instance_path: str, overrides: dict | None = None) -> dict[str, object
     settings["SECRET_KEY"] = settings["SECRET_KEY"] or _instance_secret(instance, "secret_key", 32)
     settings["UPLOAD_FOLDER"] = settings["UPLOAD_FOLDER"] or str(instance / "uploads")
     settings["SMS_OUTBOX"] = settings["SMS_OUTBOX"] or str(instance / "sms-outbox.jsonl")
+    try:  # an unknown zone would fail every page that shows a time: refuse to start
+        pytz.timezone(str(settings["TIMEZONE"]))
+    except pytz.UnknownTimeZoneError:
+        raise ValueError(f"TALENTADMIN_TIMEZONE: unknown time zone {settings['TIMEZONE']!r}") \
+            from None
 
     flask = {
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
-        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "BABEL_DEFAULT_TIMEZONE": settings["TIMEZONE"],  # stored times are UTC
         "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
         "LANGUAGES": {"zh_Hans_CN": "中文", "en": "English"},
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,

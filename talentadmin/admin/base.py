@@ -6,7 +6,8 @@ from datetime import datetime
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin.contrib.sqla import ModelView
-from flask_admin.model import typefmt
+from flask_admin.contrib.sqla import filters as sqla_filters
+from flask_admin.model import filters, typefmt
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -79,6 +80,32 @@ DATE_FORMATTERS = {**typefmt.BASE_FORMATTERS, datetime: _local_datetime}
 DETAIL_FORMATTERS = {**typefmt.DETAIL_FORMATTERS, datetime: _local_datetime}
 
 
+class LocalTimeFilter:
+    """A datetime filter whose value is typed in the office's zone (as the grid shows
+    times) and compared in UTC (as they are stored)."""
+
+    def clean(self, value):
+        from ..core.timeutil import to_utc
+
+        cleaned = super().clean(value)
+        return [to_utc(v) for v in cleaned] if isinstance(cleaned, list) else to_utc(cleaned)
+
+
+def _local(cls):
+    if not issubclass(cls, (filters.BaseDateTimeFilter, filters.BaseDateTimeBetweenFilter)):
+        return cls
+    return type(cls.__name__, (LocalTimeFilter, cls), {})
+
+
+LocalDateTimeBetweenFilter = _local(sqla_filters.DateTimeBetweenFilter)
+
+
+class LocalFilterConverter(sqla_filters.FilterConverter):
+    """Flask-Admin's filters for a column named in ``column_filters``, datetimes local."""
+
+    datetime_filters = tuple(_local(cls) for cls in sqla_filters.FilterConverter.datetime_filters)
+
+
 class RoleModelView(ModelView):
     """A grid whose rights follow the viewer's roles.
 
@@ -104,6 +131,7 @@ class RoleModelView(ModelView):
     can_set_page_size = True
     column_type_formatters = DATE_FORMATTERS  # local time, to the minute
     column_type_formatters_detail = DETAIL_FORMATTERS
+    filter_converter = LocalFilterConverter()  # datetime filters typed in local time
     page_size_options = (20, 50, 100)
 
     def __init__(self, model, **kwargs) -> None:

@@ -1,12 +1,38 @@
-"""Time in one convention: naive UTC datetimes in the database, local time on pages."""
+"""Time in one convention: naive UTC datetimes in the database, local time on pages.
+
+The office's zone is the setting ``TIMEZONE`` (``TALENTADMIN_TIMEZONE``, default
+Asia/Shanghai), which is Flask-Babel's default zone: pages print times with Flask-Babel's
+``datetimeformat`` (or ``local_formatter`` below, with ``get_timezone()``), and forms
+where a time is typed convert with ``to_local`` / ``to_utc`` — both Flask-Babel's."""
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
+
+from flask_babel import to_user_timezone
+from flask_babel import to_utc as _babel_to_utc
 
 
 def utcnow() -> datetime:
     """Now as a naive UTC datetime (how every timestamp column stores time)."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def local_today() -> date:
+    """Today's date in the office's zone (a server on UTC is a day behind before 08:00
+    in Beijing)."""
+    return to_local(utcnow()).date()
+
+
+def to_local(value: datetime) -> datetime:
+    """A stored (naive UTC) datetime as the office's wall-clock time, naive: what a form
+    field shows."""
+    return to_user_timezone(value).replace(tzinfo=None)
+
+
+def to_utc(value: datetime) -> datetime:
+    """A wall-clock time typed in the office's zone (naive) as naive UTC: what is stored.
+    A time skipped or repeated by a daylight-saving change is read as standard time."""
+    return _babel_to_utc(value)
 
 
 _LAST_OF_HOUR = timedelta(minutes=59, seconds=59, microseconds=999999)

@@ -20,9 +20,12 @@ from wtforms.validators import Length, ValidationError
 
 from ..core.fields import required
 from ..core.forms import Form
+from ..core.timeutil import local_today, to_local, to_utc
 from ..core.uploads import collect, keep_field
 from ..core.validators import age_on, id_birth_date, id_gender, validate_id_number
 from ..reference.models import items
+
+MAX_EVIDENCE_FILES = 10  # evidence files per declaration
 
 NONE_HINT = _l("Required. Write 无 (or none) when there is nothing to fill in.")
 
@@ -85,7 +88,8 @@ class DeclarationForm(Form):
     integrity_keep = keep_field()
     evidence = MultipleFileField(
         _l("Evidence for the chosen condition"),
-        description=_l("One or more files proving the chosen condition."))
+        description=_l("One or more files proving the chosen condition, at most %(num)d.",
+                       num=MAX_EVIDENCE_FILES))
     evidence_keep = keep_field()
     version = HiddenField()
     form_key = HiddenField()
@@ -117,11 +121,18 @@ class DeclarationForm(Form):
     def check(self, user_id: int, today: date | None = None) -> bool:
         """Validate for a draft (formats only) or a submission (everything required),
         after storing or keeping the files."""
-        today = today or date.today()
+        today = today or local_today()
         ok = self.validate()  # first: validating resets each field's errors
         social = collect(self, "social_insurance", user_id, allowed=("pdf",))
         integrity = collect(self, "integrity", user_id)
+        chosen = [f for f in self.evidence.data or [] if getattr(f, "filename", "")]
+        if len(chosen) > MAX_EVIDENCE_FILES:
+            self.evidence.data = []  # none stored; what was kept before stays kept
         evidence = collect(self, "evidence", user_id, multiple=True)
+        if len(chosen) > MAX_EVIDENCE_FILES or len(evidence) > MAX_EVIDENCE_FILES:
+            self.evidence.errors = [*self.evidence.errors, _(
+                "Upload at most %(num)d files here (%(chosen)d were chosen).",
+                num=MAX_EVIDENCE_FILES, chosen=max(len(chosen), len(evidence)))]
         for field, kind in ((self.political_status, "political_status"),
                             (self.education, "education"), (self.degree, "degree"),
                             (self.condition, "condition")):
@@ -153,13 +164,31 @@ class DeclarationForm(Form):
         return ok and not self.errors
 
 
+class LocalDateTimeField(DateTimeLocalField):
+    """A time typed and shown in the office's zone; ``data`` is naive UTC, as stored.
+    (WTForms' own ``tz=`` attaches the zone with ``replace()``, which gives a pytz zone —
+    Flask-Babel's — its local mean time, +08:06 in Shanghai.)"""
+
+    def __init__(self, label=None, validators=None, **kwargs) -> None:
+        super().__init__(label, validators, format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+                         **kwargs)
+
+    def process_formdata(self, valuelist) -> None:
+        super().process_formdata(valuelist)
+        if self.data is not None:
+            self.data = to_utc(self.data)
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return " ".join(self.raw_data)
+        return to_local(self.data).strftime(self.format[0]) if self.data else ""
+
+
 class RoundForm(Form):
     name = StringField(_l("Round name"), validators=[Length(min=1, max=100)],
                        description=_l("e.g. 2023年引进人才需求申报"))
-    opens_at = DateTimeLocalField(_l("Opens at"), format="%Y-%m-%dT%H:%M",
-                                  validators=[required()])
-    closes_at = DateTimeLocalField(_l("Closes at"), format="%Y-%m-%dT%H:%M",
-                                   validators=[required()])
+    opens_at = LocalDateTimeField(_l("Opens at"), validators=[required()])
+    closes_at = LocalDateTimeField(_l("Closes at"), validators=[required()])
 
     def validate_closes_at(self, field) -> None:
         if self.opens_at.data and field.data and field.data <= self.opens_at.data:

@@ -14,7 +14,6 @@ from flask_admin.babel import gettext as admin_gettext
 from flask_admin.contrib.sqla.filters import (
     BaseSQLAFilter,
     BooleanEqualFilter,
-    DateTimeBetweenFilter,
     FilterEqual,
     IntEqualFilter,
 )
@@ -26,7 +25,13 @@ from sqlalchemy import String, cast, false, func, literal, null, select, true, u
 from sqlalchemy.orm import joinedload, lazyload
 
 from ..admin import fixed_url
-from ..admin.base import RoleModelView, current_staff, per_locale, ref_options
+from ..admin.base import (
+    LocalDateTimeBetweenFilter,
+    RoleModelView,
+    current_staff,
+    per_locale,
+    ref_options,
+)
 from ..core import audit, export
 from ..core.errors import FieldError
 from ..core.models import StaffComment
@@ -145,8 +150,8 @@ class DeclarationView(RoleModelView):
             PermitFilter(PermitRevision.qualifications, _l("Unit qualifications"),
                          options=ref_options("qualification"), contains=True),
             FilterEqual(Declaration.credit_code, _l("Unified social credit code")),
-            DateTimeBetweenFilter(Declaration.submitted_at, _l("Submitted")),
-            DateTimeBetweenFilter(Declaration.second_passed_at, _l("Second review passed")),
+            LocalDateTimeBetweenFilter(Declaration.submitted_at, _l("Submitted")),
+            LocalDateTimeBetweenFilter(Declaration.second_passed_at, _l("Second review passed")),
             BooleanEqualFilter(Declaration.duplicate, _l("Duplicate")),
         )
 

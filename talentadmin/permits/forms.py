@@ -14,6 +14,7 @@ from wtforms.validators import Length
 from ..accounts.forms import MultiCheckboxField
 from ..core.fields import MobileNumber, Money, required
 from ..core.forms import Form
+from ..core.timeutil import local_today
 from ..core.uploads import keep_field
 from ..reference.models import items
 
@@ -22,7 +23,7 @@ INTRO_MAX = 2000
 
 def tax_years(today: date | None = None) -> list[int]:
     """The last three complete years, newest first."""
-    year = (today or date.today()).year
+    year = (today or local_today()).year
     return [year - 1, year - 2, year - 3]
 
 
