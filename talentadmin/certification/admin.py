@@ -108,10 +108,9 @@ class CertificationView(RoleModelView):
                 operations.approve(cert, staff)
                 flash(_("Certification approved."), "success")
             elif request.form.get("action") == "reject":
-                form = RejectForm()
-                if not form.validate_on_submit():
-                    raise FieldError("reason", _("Give the reason for the rejection."))
-                operations.reject(cert, staff, form.reason.data)
+                if not RejectForm().validate_on_submit():  # the CSRF token
+                    abort(400)
+                operations.reject(cert, staff, request.form.get("reason"))
                 flash(_("Certification rejected."), "success")
             else:
                 abort(400)

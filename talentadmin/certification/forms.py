@@ -8,9 +8,10 @@ from flask_wtf.file import FileField
 from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import Email, Length, ValidationError
 
-from ..core.fields import required
+from ..core.fields import DIGITS_MESSAGE, required
 from ..core.forms import Form
 from ..core.validators import validate_credit_code
+from ..core.workflow import REASON_MAX
 
 
 class CreditCode:
@@ -23,6 +24,7 @@ class CreditCode:
             field.data = validate_credit_code(field.data)
         except ValueError as error:
             raise ValidationError({
+                "digits": lambda: str(DIGITS_MESSAGE),
                 "length": lambda: _("The unified social credit code has 18 characters."),
                 "alphabet": lambda: _(
                     "Use digits and capital letters only; the code never contains "
@@ -63,8 +65,11 @@ class CertificationForm(Form):
 
 
 class RejectForm(Form):
+    """The reason is checked by the decision itself (``core.workflow.check_reason``), the
+    same for every decision path; the form carries the CSRF token and renders the field."""
+
     reason = TextAreaField(
-        _l("Reason"), validators=[required(), Length(max=1000)],
+        _l("Reason"), render_kw={"maxlength": REASON_MAX},
         description=_l("The enterprise sees this reason."),
     )
     submit = SubmitField(_l("Reject"))
