@@ -2,9 +2,9 @@
 
 Sessions live server-side (Flask-Session): the cookie holds a random id, the data is in the
 database, or in Redis when ``TALENTADMIN_REDIS_URL`` is set. Every test runs against both
-stores (Redis when ``TALENTADMIN_TEST_REDIS_URL`` is set, e.g. redis://127.0.0.1:6379/6 — a
-database of its own: it is emptied after each test). ``copy_of`` is what a thief holds: a
-second browser with the same cookie. Clocks are moved, never waited for.
+stores (Redis when ``TALENTADMIN_TEST_REDIS_URL`` is set, e.g. redis://127.0.0.1:6379/6; the
+app's ``talentadmin:*`` keys are deleted after each test). ``copy_of`` is what a thief holds:
+a second browser with the same cookie. Clocks are moved, never waited for.
 """
 
 from __future__ import annotations
@@ -53,8 +53,10 @@ def app(request, app, tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _empty_redis(app):
     yield
-    if isinstance(app.session_interface, RedisSessions):
-        app.session_interface.client.flushdb()  # sessions and counters of this test
+    if isinstance(app.session_interface, RedisSessions):  # its sessions and counters
+        client = app.session_interface.client
+        for key in client.scan_iter("talentadmin:*"):
+            client.delete(key)
 
 
 @pytest.fixture
