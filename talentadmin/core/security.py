@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -137,20 +138,30 @@ class SessionSerializer(MsgSpecSerializer):
         self.encoder = msgspec.msgpack.Encoder(enc_hook=_as_text)
 
 
-class _HttpsAware:
-    """The session cookie is marked Secure whenever the site is reached over https."""
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{32,64}")  # secrets.token_urlsafe(32): 43 characters
+
+
+class _OurCookie:
+    """The session cookie is marked Secure whenever the site is reached over https, and a
+    cookie that is no session id of ours (NUL bytes, 4 KB of junk) is no session: it is not
+    looked up (PostgreSQL refuses NUL in text and Flask-Session would retry, then fail)."""
 
     def get_cookie_secure(self, app) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or (
             has_request_context() and request.is_secure
         )
 
+    def _retrieve_session_data(self, store_id: str):
+        if not SESSION_ID.fullmatch(store_id.removeprefix(self.key_prefix)):
+            return None
+        return super()._retrieve_session_data(store_id)
 
-class RedisSessions(_HttpsAware, RedisSessionInterface):
+
+class RedisSessions(_OurCookie, RedisSessionInterface):
     """Flask-Session's Redis store; Redis expires the keys."""
 
 
-class DatabaseSessions(_HttpsAware, SqlAlchemySessionInterface):
+class DatabaseSessions(_OurCookie, SqlAlchemySessionInterface):
     """Flask-Session's SQLAlchemy store, on our ``ServerSession`` table.
 
     Flask-Session 0.8's own constructor declares a model class on ``db.Model`` whenever an

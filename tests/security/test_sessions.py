@@ -319,3 +319,11 @@ def test_session_cookie_is_secure_over_https(app, client):
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     cookie = app.test_client().get("/login").headers["Set-Cookie"]
     assert "Secure" not in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+@pytest.mark.parametrize("cookie", ['"\\000abc"', "x" * 300, "é", "a'; --", "", "%00" * 20])
+def test_a_cookie_that_is_no_session_id_is_no_session(app, cookie):
+    browser = app.test_client(use_cookies=False)
+    headers = {"Cookie": f"{COOKIE}={cookie}"}
+    assert refused(browser.get("/account", headers=headers))
+    assert browser.get("/", headers=headers).status_code == 200
