@@ -13,7 +13,7 @@ from flask_login import current_user, logout_user
 from flask_session.base import MsgSpecSerializer, ServerSideSessionInterface
 from flask_session.redis import RedisSessionInterface
 from flask_session.sqlalchemy import SqlAlchemySessionInterface
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from ..extensions import db
 from .models import ServerSession
@@ -142,9 +142,15 @@ SESSION_ID = re.compile(r"[A-Za-z0-9_-]{32,64}")  # secrets.token_urlsafe(32): 4
 
 
 class _OurCookie:
-    """The session cookie is marked Secure whenever the site is reached over https, and a
-    cookie that is no session id of ours (NUL bytes, 4 KB of junk) is no session: it is not
-    looked up (PostgreSQL refuses NUL in text and Flask-Session would retry, then fail)."""
+    """What both stores add to Flask-Session's:
+
+    * the cookie is marked Secure whenever the site is reached over https;
+    * a cookie that is no session id of ours (NUL bytes, 4 KB of junk) is no session: it is
+      not looked up (PostgreSQL refuses NUL in text; Flask-Session would retry, then fail);
+    * a session read from the store is only ever updated there, never written anew: a
+      request that began before a logout (or any end) and saves after it cannot bring the
+      deleted session back. Flask-Session's save is an upsert, which would.
+    """
 
     def get_cookie_secure(self, app) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or (
@@ -156,9 +162,28 @@ class _OurCookie:
             return None
         return super()._retrieve_session_data(store_id)
 
+    def open_session(self, app, request):
+        session = super().open_session(app, request)
+        session.from_store = session.sid == request.cookies.get(self.get_cookie_name(app))
+        return session
+
+    def regenerate(self, session) -> None:
+        super().regenerate(session)
+        session.from_store = False  # the new id is written anew
+
+    def _upsert_session(self, session_lifetime, session, store_id: str) -> None:
+        if getattr(session, "from_store", False):
+            self._update_session(session_lifetime, session, store_id)
+        else:
+            super()._upsert_session(session_lifetime, session, store_id)
+
 
 class RedisSessions(_OurCookie, RedisSessionInterface):
     """Flask-Session's Redis store; Redis expires the keys."""
+
+    def _update_session(self, session_lifetime, session, store_id: str) -> None:
+        self.client.set(store_id, self.serializer.encode(session),
+                        ex=int(session_lifetime.total_seconds()), xx=True)  # if it still is
 
 
 class DatabaseSessions(_OurCookie, SqlAlchemySessionInterface):
@@ -184,6 +209,13 @@ class DatabaseSessions(_OurCookie, SqlAlchemySessionInterface):
             db.session.execute(delete(ServerSession).where(ServerSession.session_id == store_id))
             session.sid = self._generate_sid(self.sid_length)
             session.modified = True
+        session.from_store = False
+
+    def _update_session(self, session_lifetime, session, store_id: str) -> None:
+        db.session.execute(  # no row once the session has ended: then nothing is written
+            update(ServerSession).where(ServerSession.session_id == store_id)
+            .values(data=self.serializer.encode(session), expiry=utcnow() + session_lifetime))
+        db.session.commit()
 
 
 def server_side_sessions(app):

@@ -327,3 +327,14 @@ def test_a_cookie_that_is_no_session_id_is_no_session(app, cookie):
     headers = {"Cookie": f"{COOKIE}={cookie}"}
     assert refused(browser.get("/account", headers=headers))
     assert browser.get("/", headers=headers).status_code == 200
+
+
+def test_a_request_running_across_the_logout_does_not_bring_the_session_back(
+        app, portal, make_enterprise):
+    logged_in_enterprise(portal, make_enterprise)
+    thief = copy_of(portal.client, app)
+    with thief.session_transaction() as loaded:  # the thief's request began before the logout
+        token = csrf_in(portal.client.get("/account").get_data(as_text=True))
+        assert portal.client.post("/logout", data={"csrf_token": token}).status_code == 302
+        loaded["_flashes"] = [("info", "…")]  # and changes the session, saved after the logout
+    assert refused(thief.get("/account"))
