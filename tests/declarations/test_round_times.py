@@ -207,3 +207,15 @@ def test_demo_round_is_open_for_the_whole_local_year(app, runner):
         assert round_.opens_at == datetime(year - 1, 12, 31, 16, 0)
         assert round_.closes_at == datetime(year, 12, 31, 16, 0)
         assert round_.is_open()
+
+
+def test_report_batch_is_named_in_local_time(app, clock, make_staff):
+    """The batch id is printed beside the (local) report time: it reads the same clock."""
+    from talentadmin.accounts.models import StaffUser
+    from talentadmin.declarations import operations
+
+    staff_id = make_staff("supervisor1", "supervisor")
+    clock.at(date(2026, 6, 30), "09:30")  # 01:30 UTC
+    with app.test_request_context():
+        batch, count = operations.mark_reported([], db.session.get(StaffUser, staff_id))
+    assert (batch, count) == ("20260630-093000", 0)
