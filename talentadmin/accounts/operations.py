@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import login_user
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..core import audit, captcha, sms
 from ..core.errors import FieldError
@@ -17,6 +17,7 @@ from ..core.ratelimit import counters
 from ..core.security import end_session, start_session
 from ..core.timeutil import utcnow
 from ..core.validators import mask_mobile
+from ..core.workflow import Conflict, unique_or_conflict
 from ..extensions import db
 from .models import EnterpriseUser, StaffUser, check_dummy_password, new_stamp
 
@@ -96,11 +97,16 @@ def login_by_sms(mobile: str, code: str) -> EnterpriseUser:
         select(EnterpriseUser).where(EnterpriseUser.mobile == mobile)
     ).scalar_one_or_none()
     if user is None:
-        user = EnterpriseUser(mobile=mobile)
-        db.session.add(user)
-        db.session.flush()
-        audit.record("enterprise.register", actor=user, target=user)
-    elif not user.active:
+        try:
+            with unique_or_conflict():  # two first logins of one number: one account
+                user = EnterpriseUser(mobile=mobile)
+                db.session.add(user)
+        except Conflict:
+            user = db.session.execute(
+                select(EnterpriseUser).where(EnterpriseUser.mobile == mobile)).scalar_one()
+        else:
+            audit.record("enterprise.register", actor=user, target=user)
+    if not user.active:
         audit.record("enterprise.login", outcome="failure", actor=user,
                      detail={"method": "sms", "reason": "disabled"})
         raise FieldError("mobile", _("This account is disabled. Contact technical support."))
@@ -239,8 +245,15 @@ def change_mobile(user: EnterpriseUser, new_mobile: str, code: str) -> None:
             "new_mobile", _("This number belongs to another account and cannot be used.")
         )
     old = user.mobile
-    user.mobile = new_mobile
-    user.security_stamp = new_stamp()  # ends sessions elsewhere
+    try:
+        with unique_or_conflict():  # the number registered at this very moment
+            user.mobile = new_mobile
+            user.security_stamp = new_stamp()  # ends sessions elsewhere
+    except Conflict:
+        db.session.refresh(user)
+        raise FieldError(
+            "new_mobile", _("This number belongs to another account and cannot be used.")
+        ) from None
     audit.record(
         "enterprise.mobile_change",
         actor=user,
@@ -253,13 +266,14 @@ def change_mobile(user: EnterpriseUser, new_mobile: str, code: str) -> None:
 
 def set_enterprise_active(user: EnterpriseUser, active: bool) -> None:
     """Disable or re-enable an enterprise account (admins only); audited, sessions ended."""
-    if user.active == active:
-        return
-    audit.record("enterprise.update", target=user,
-                 detail={"active": [user.active, active]})
-    user.active = active
-    if not active:
-        user.security_stamp = new_stamp()
+    values = {"active": active} if active else {"active": False, "security_stamp": new_stamp()}
+    changed = db.session.execute(  # compare-and-set: two clicks change it (and audit) once
+        update(EnterpriseUser)
+        .where(EnterpriseUser.id == user.id, EnterpriseUser.active.is_(not active))
+        .values(**values).execution_options(synchronize_session=False)).rowcount
+    if changed:
+        audit.record("enterprise.update", target=user, detail={"active": [not active, active]})
+    db.session.refresh(user)
 
 
 # --- staff accounts ------------------------------------------------------------------------
