@@ -1,6 +1,7 @@
 """Two enterprises' records, written straight to the database (fast), for the access tests:
-each has an approved certification, a never-submitted one, a permit revision, a declaration
-in every state, each with a file, and an upload no form ever submitted."""
+each has an approved certification, one waiting for review and one never submitted, a permit
+in force and a change of it under review, a declaration in every state, each with a file,
+and an upload no form ever submitted."""
 
 from __future__ import annotations
 
@@ -26,11 +27,14 @@ class Records:
     mobile: str = ""
     cert: int = 0  # approved
     cert_unsent: int = 0  # read by OCR, never submitted
+    cert_review: int = 0  # submitted, waiting for a reviewer
     licence: int = 0  # attachment ids
     licence_unsent: int = 0
     revision: int = 0
     revision_file: int = 0
     revision_attachment: int = 0
+    revision_pending: int = 0  # a change under review
+    revision_pending_file: int = 0
     declarations: dict[str, int] = field(default_factory=dict)  # state -> id
     declaration_files: dict[str, int] = field(default_factory=dict)  # state -> file id
     attachments: dict[str, int] = field(default_factory=dict)  # state -> attachment id
@@ -74,7 +78,11 @@ def build(app, mobile: str, unit: str = "北京云帆智联科技有限公司",
             credit_code=code, email="hr@example.com", submitted_at=now)
         unsent = Certification(enterprise_user_id=user.id, licence=upload("png", 2),
                                status="recognised", ocr_name=unit, ocr_credit_code=code)
-        db.session.add_all([approved, unsent])
+        review = Certification(
+            enterprise_user_id=user.id, licence=upload("png", 4), status="manual_review",
+            ocr_name=unit, ocr_credit_code=code, name=unit, credit_code=code,
+            email="hr@example.com", submitted_at=now)
+        db.session.add_all([approved, unsent, review])
         revision = PermitRevision(
             permit=Permit(enterprise_user_id=user.id), unit_name=unit, credit_code=code,
             registered_district="chaoyang", tax_district="chaoyang", field="ai",
@@ -86,6 +94,15 @@ def build(app, mobile: str, unit: str = "北京云帆智联科技有限公司",
         db.session.add(revision)
         db.session.flush()
         revision.permit.in_force_id = revision.id
+        change_file = PermitFile(attachment=upload("pdf", 5), slot="tax:1",
+                                 label="2025年度纳税证明")
+        change = PermitRevision(  # a change of the approved permit, waiting for review
+            permit=revision.permit, number=2, files=[change_file], status="pending", unit_name=unit,
+            credit_code=code, registered_district="haidian", tax_district="haidian",
+            field="ai", contact_name="王经办", contact_mobile="13900001111", intro="",
+            tax_year_1=2025, tax_amount_1=Decimal(2), tax_year_2=2024, tax_amount_2=Decimal(2),
+            tax_year_3=2023, tax_amount_3=Decimal(2))
+        db.session.add(change)
         if round_id is None:
             round_ = Round(name="2026年引进人才需求申报", opens_at=now - timedelta(days=1),
                            closes_at=now + timedelta(days=30))
@@ -109,7 +126,9 @@ def build(app, mobile: str, unit: str = "北京云帆智联科技有限公司",
         db.session.commit()
         out.cert, out.licence = approved.id, approved.licence_id
         out.cert_unsent, out.licence_unsent = unsent.id, unsent.licence_id
+        out.cert_review = review.id
         out.revision, out.revision_file = revision.id, revision.files[0].id
         out.revision_attachment = revision.files[0].attachment_id
+        out.revision_pending, out.revision_pending_file = change.id, change.files[0].id
         out.round = round_id
     return out
