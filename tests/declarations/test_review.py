@@ -432,7 +432,11 @@ def test_grid_reads_the_database_in_three_statements(client, app, staff_login, t
     with sql_log() as statements:
         page = client.get(f"/admin/declaration_initial/?flt0_0={round_id}&sort=10&desc=1")
     assert page.status_code == 200 and len(_row_ids(page.get_data(as_text=True))) == 3
-    assert len(statements) <= 3, statements  # the user, the lists, the page with its count
+    # The page's own: the user, the lists, the page with its count; the server-side session
+    # costs its read (and the write of its last-seen time, at most once a minute).
+    session = [s for s in statements if "server_session" in s]
+    assert len(statements) - len(session) <= 3, statements
+    assert len(session) <= 2, session
 
 
 @pytest.mark.parametrize("desc", [False, True])
