@@ -2,46 +2,82 @@
 
 CSV: UTF-8 with a BOM, generated row by row as the response streams. XLSX: openpyxl's
 write-only mode into a temporary file, then streamed. Rows come from an iterator (a
-``yield_per`` query), never a list. A cell beginning with ``=``, ``+``, ``-``, ``@``, tab
-or carriage return is prefixed with an apostrophe so no spreadsheet runs it as a formula.
+``yield_per`` query), never a list.
+
+Every text cell of both goes through ``safe_text()`` (OWASP's rule against CSV injection):
+
+* control characters are dropped — C0 and C1 (NUL included), DEL, lone surrogates and the
+  non-characters U+FFFE/U+FFFF, none of which XML (so XLSX) can hold — except the tab and
+  the line feed; a carriage return becomes a line feed (CR LF one line feed);
+* a cell that begins with a tab or a line feed, or whose first character after any leading
+  whitespace and invisible format characters is ``=``, ``+``, ``-`` or ``@`` (or one of
+  their compatibility forms, such as the full-width ``＝``), is prefixed with an apostrophe,
+  so no spreadsheet reads it as a formula.
+
+XLSX text cells are written as strings (cell type ``s``), never as formulas or error values.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import tempfile
+import unicodedata
 from collections.abc import Iterable, Iterator
 from urllib.parse import quote
 
 from flask import Response, stream_with_context
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Every character whose NFKC form starts with = + - @ (a test checks it against the whole
+# Unicode table): the ASCII four, their superscript, subscript, small and full-width forms.
+FORMULA_CHARS = tuple("=+-@\u207a\u207c\u208a\u208c\u2a75\u2a76\ufb29\ufe62\ufe63\ufe66"
+                      "\ufe6b\uff0b\uff0d\uff1d\uff20")
+# A printable text (``str.isprintable()``: no control, format, surrogate or separator
+# character but the ASCII space) needs a closer look only when it starts with one of these.
+_RISKY_STARTS = frozenset((*FORMULA_CHARS, " "))
+_DROPPED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 BOM = "\ufeff"
+
+
+def safe_text(text: str) -> str:
+    """``text`` as a spreadsheet may hold it: control characters dropped, and a leading
+    apostrophe where it could otherwise start a formula (see the module's docstring)."""
+    if text.isprintable():
+        return "'" + text if text.lstrip(" ").startswith(FORMULA_CHARS) else text
+    text = _DROPPED.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    if text.startswith(("\t", "\n")):
+        return "'" + text
+    for char in text:
+        if not (char.isspace() or unicodedata.category(char) == "Cf"):
+            return "'" + text if char in FORMULA_CHARS else text
+    return text
 
 
 def safe_cell(value) -> object:
     if value is None:
         return ""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
+    if isinstance(value, str):
+        return safe_text(value)
     return value
 
 
 def csv_chunks(header: list[str], rows: Iterable[list], per_chunk: int = 500) -> Iterator[str]:
     """The CSV text in chunks of ``per_chunk`` rows. Each cell as ``safe_cell()`` makes it,
-    written inline: a function call per cell was a third of the export's time."""
+    the common case (printable text with a harmless first character, a number, ``None``,
+    which the csv module writes empty) decided inline: a function call per cell was a
+    third of the export's time."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
+    writer.writerow([safe_cell(title) for title in header])
     yield BOM + buffer.getvalue()
     buffer.seek(0)
     buffer.truncate()
     pending = 0
     for row in rows:
-        writer.writerow(["" if value is None else "'" + value
-                         if isinstance(value, str) and value.startswith(FORMULA_STARTS)
-                         else value for value in row])
+        writer.writerow([value if not isinstance(value, str) or (
+            value[:1] not in _RISKY_STARTS and value.isprintable())
+            else safe_text(value) for value in row])
         pending += 1
         if pending == per_chunk:
             yield buffer.getvalue()
@@ -73,27 +109,30 @@ def xlsx_file(header: list[str], rows: Iterable[list], *, sheet: str = "Sheet1")
 
     workbook = Workbook(write_only=True)
     worksheet = workbook.create_sheet(sheet)
+
+    def text_cell(text: str):
+        """A string cell whatever the text (openpyxl by itself would make ``=…`` a formula
+        and ``#N/A`` an error value); no cell for no text."""
+        text = safe_text(text)
+        if not text:
+            return None
+        cell = WriteOnlyCell(worksheet, text)
+        cell.data_type = "s"
+        return cell
+
     bold = Font(bold=True)
-    head = []
-    for title in header:
-        cell = WriteOnlyCell(worksheet, value=title)
-        cell.font = bold
-        head.append(cell)
+    head = [text_cell(title) for title in header]
+    for cell in head:
+        if cell is not None:
+            cell.font = bold
     worksheet.append(head)
     for row in rows:
-        worksheet.append([_xlsx_value(value) for value in row])
+        worksheet.append([text_cell(value) if isinstance(value, str) else value
+                          for value in row])
     out = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the response, closed there
     workbook.save(out)
     out.seek(0)
     return out
-
-
-def _xlsx_value(value):
-    value = safe_cell(value)
-    if isinstance(value, str):
-        # Characters XML 1.0 cannot hold would corrupt the file.
-        return "".join(ch for ch in value if ch in "\t\n\r" or ord(ch) >= 0x20)
-    return value
 
 
 def xlsx_response(filename: str, header: list[str], rows: Iterable[list]) -> Response:

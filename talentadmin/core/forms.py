@@ -3,18 +3,79 @@
 from __future__ import annotations
 
 import functools
+import re
 
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import FileStorage, MultiDict
+from wtforms.fields import (
+    FileField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+
+# C0 and C1 control characters (NUL included), DEL and lone surrogates. Multi-line text keeps
+# its line feeds and tabs.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_CONTROL_MULTILINE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def strip_controls(value):
+    """A single-line field's text without control characters (lists: each item)."""
+    if isinstance(value, str):
+        return _CONTROL.sub("", value)
+    if isinstance(value, list):
+        return [strip_controls(item) for item in value]
+    return value
+
+
+def strip_controls_multiline(value):
+    """A multi-line text without control characters but the line feed and the tab; line
+    breaks as line feeds (browsers send CR LF)."""
+    if isinstance(value, str):
+        return _CONTROL_MULTILINE.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+    return value
 
 
 class Form(FlaskForm):
-    """A CSRF-protected form whose error messages are plain strings.
+    """A CSRF-protected form whose text input is clean and whose error messages are plain
+    strings.
+
+    Every text or choice field (``StringField`` and its kinds: password, hidden, text area…;
+    ``SelectField``, ``RadioField``, ``SelectMultipleField``) gets a first filter that drops
+    control characters, so validators, operations and the database never see a NUL; a
+    ``TextAreaField`` keeps its line feeds and tabs.
 
     Validators declared at import time carry lazily translated messages; Flask-Admin's
     templates only print errors that are ``str``, so they are resolved after validation.
     """
 
     class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form, formdata):
+            """File parts go to file fields only: a file sent for a text field is dropped
+            (WTForms would hand the text field a ``FileStorage`` as its data). Flask-WTF
+            and Flask-Admin both mix the request's files into the form data."""
+            formdata = super().wrap_formdata(form, formdata)
+            if not hasattr(formdata, "lists"):
+                return formdata
+            file_fields = {field.name for field in form if isinstance(field, FileField)}
+            data = MultiDict()
+            for name, values in formdata.lists():
+                if name not in file_fields:
+                    values = [v for v in values if not isinstance(v, FileStorage)]
+                if values:
+                    data.setlist(name, values)
+            return data
+
+        def bind_field(self, form, unbound_field, options):
+            field = super().bind_field(form, unbound_field, options)
+            if isinstance(field, TextAreaField):
+                field.filters = (strip_controls_multiline, *field.filters)
+            elif isinstance(field, StringField | SelectField | SelectMultipleField):
+                field.filters = (strip_controls, *field.filters)
+            return field
+
         def get_translations(self, form):
             # Flask-WTF reads WTForms' catalog from disk on every request; once per language
             # is enough.
