@@ -34,6 +34,7 @@ from ..admin.base import (
 )
 from ..core import audit, export
 from ..core.errors import FieldError
+from ..core.forms import strip_controls
 from ..core.models import StaffComment
 from ..core.security import safe_next
 from ..core.timeutil import local_formatter
@@ -164,12 +165,15 @@ class DeclarationView(RoleModelView):
 
     def filtered_ids(self, search, filters):
         """The ids the viewer's scope, search and filters select (a ``select()``; no
-        order). Flask-Admin's filters only call ``.filter()``, which a select has too."""
+        order). Flask-Admin's filters only call ``.filter()``, which a select has too.
+        Control characters in a search or a filter value are dropped (no NUL reaches the
+        database)."""
         query = self.scope_query(select(Declaration.id))
         joins: dict = {}
         if search:
             query, _c, joins, _j = self._apply_search(query, None, joins, {}, search)
         if filters and self._filters:
+            filters = [(index, name, strip_controls(value)) for index, name, value in filters]
             query, _c, joins, _j = self._apply_filters(query, None, joins, {}, filters)
         return query
 
@@ -272,7 +276,7 @@ class DeclarationView(RoleModelView):
         args = request.args.to_dict()
         current = args.pop("search", None)
         args.pop("page", None)
-        term = request.form.get("search", "").strip()[:200]
+        term = strip_controls(request.form.get("search", "")).strip()[:200]
         if current and term == self.search_label(current):  # the box sent back what it showed
             term = current
         else:
@@ -284,7 +288,7 @@ class DeclarationView(RoleModelView):
         masked (as on the declarations of this grid it finds, or ``****``)."""
         from ..core.validators import mask_id_number
 
-        search = (search or "").strip()
+        search = strip_controls(search or "").strip()
         if search.startswith(operations.ID_SEARCH):
             found = self.scope_query(select(Declaration.id_masked)).where(
                 operations.search_condition(search)).limit(1)
@@ -292,7 +296,7 @@ class DeclarationView(RoleModelView):
         return ID_NUMBERS.sub(lambda m: mask_id_number(m.group()), search)
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
-        condition = operations.search_condition(search.strip()[:200])
+        condition = operations.search_condition(strip_controls(search).strip()[:200])
         query = query.filter(condition)
         if count_query is not None:
             count_query = count_query.filter(condition)
