@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from flask_babel import lazy_gettext as _l
+from wtforms import HiddenField
+from wtforms.utils import unset_value
 from wtforms.validators import InputRequired, Length, ValidationError
 
-from .validators import normalize_mobile
+from .validators import ascii_digits, normalize_mobile
 
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
+# Beside any number field given digits of another script (see ``validators.ascii_digits``).
+DIGITS_MESSAGE = _l("Use the digits 0–9: digits of other scripts (such as ٣ or ३) are not "
+                    "accepted.")
 
 
 class MobileNumber:
@@ -18,10 +25,10 @@ class MobileNumber:
             return
         try:
             field.data = normalize_mobile(field.data)
-        except ValueError:
-            raise ValidationError(
-                _l("Enter an 11-digit mainland mobile number starting with 1, e.g. 13800138000.")
-            ) from None
+        except ValueError as error:
+            raise ValidationError(DIGITS_MESSAGE if str(error) == "digits" else _l(
+                "Enter an 11-digit mainland mobile number starting with 1, e.g. 13800138000."
+            )) from None
 
 
 def required():
@@ -41,9 +48,18 @@ def password_max():
 
 
 class SmsCodeFormat:
+    """Six digits 0-9 (full-width ones folded); ``data`` becomes the six digits."""
+
     def __call__(self, form, field) -> None:
-        if field.data and not (len(field.data.strip()) == 6 and field.data.strip().isdigit()):
+        if not field.data:
+            return
+        try:
+            code = ascii_digits(field.data).strip()
+        except ValueError:
+            raise ValidationError(DIGITS_MESSAGE) from None
+        if not re.fullmatch(r"[0-9]{6}", code):
             raise ValidationError(_l("The SMS code is 6 digits."))
+        field.data = code
 
 
 class Money:
@@ -53,20 +69,35 @@ class Money:
         self.maximum = maximum
 
     def __call__(self, form, field) -> None:
-        import re
         from decimal import Decimal
 
         from flask_babel import gettext as _
 
-        raw = (field.data or "").strip().replace(",", "")
+        try:  # full-width digits, comma and point folded
+            raw = ascii_digits(field.data or "").strip().replace(",", "")
+        except ValueError:
+            raise ValidationError(str(DIGITS_MESSAGE)) from None
         if not raw:
             return
         if raw.startswith("-"):
             raise ValidationError(_("The amount cannot be negative."))
-        if not re.fullmatch(r"\d+(\.\d+)?", raw):
+        if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", raw):
             raise ValidationError(_("Enter a number in 10,000 yuan, e.g. 125.50."))
-        if not re.fullmatch(r"\d+(\.\d{1,2})?", raw):
+        if not re.fullmatch(r"[0-9]+(\.[0-9]{1,2})?", raw):
             raise ValidationError(_("Use at most two decimals."))
         if Decimal(raw) >= self.maximum:
             raise ValidationError(_("The amount is too large."))
         field.data = raw
+
+
+class VersionField(HiddenField):
+    """The version of the record the form was opened at (compare-and-set on save).
+
+    Flask-Admin builds an edit form from the record on every request, so a POST without
+    the field would carry the current version and pass as fresh: posted without it, the
+    version is ``None`` (refused as stale)."""
+
+    def process(self, formdata, data=unset_value, extra_filters=None) -> None:
+        super().process(formdata, data, extra_filters)
+        if formdata is not None and self.name not in formdata:
+            self.data = None

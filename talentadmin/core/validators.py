@@ -2,6 +2,12 @@
 
 Each function takes a raw string and either returns the normalised value or
 raises ``ValueError`` with a short machine reason (the caller translates it).
+
+Numbers are written with the ASCII digits 0-9. What NFKC folds to them (full-width ``１２３``,
+superscripts, circled digits) is folded; the digits of other scripts (Arabic-Indic ``٣``,
+Devanagari ``३``…), which ``str.isdigit()``, ``int()`` and ``re``'s ``\\d`` all accept, are
+refused with the reason ``digits``: stored as typed, they would make the same ID number two
+different numbers (duplicates missed, searches empty).
 """
 
 from __future__ import annotations
@@ -10,9 +16,30 @@ import re
 import unicodedata
 from datetime import date
 
+# --- digits ------------------------------------------------------------------
+
+
+def ascii_digits(raw: str) -> str:
+    """``raw`` in NFKC, where every digit is one of 0-9; ``ValueError("digits")`` when a
+    digit of another script is left."""
+    value = unicodedata.normalize("NFKC", raw or "")
+    if not value.isascii() and any(char.isdigit() for char in value if not char.isascii()):
+        raise ValueError("digits")
+    return value
+
+
+def whole_number(raw: str) -> int:
+    """A whole number written with digits only (no sign, no spaces inside); reasons:
+    ``digits``, ``format``."""
+    value = ascii_digits(raw).strip()
+    if not re.fullmatch(r"[0-9]{1,9}", value):
+        raise ValueError("format")
+    return int(value)
+
+
 # --- mainland mobile numbers -------------------------------------------------
 
-_MOBILE_RE = re.compile(r"1[3-9]\d{9}")
+_MOBILE_RE = re.compile(r"1[3-9][0-9]{9}")
 _MOBILE_PREFIXES = ("+86", "0086", "86")
 
 
@@ -20,9 +47,10 @@ def normalize_mobile(raw: str) -> str:
     """Return the 11-digit mainland mobile number in ``raw``.
 
     Full-width digits are folded to ASCII (NFKC), spaces and dashes dropped, and a
-    ``+86`` / ``0086`` country prefix removed. Raises ``ValueError`` otherwise.
+    ``+86`` / ``0086`` country prefix removed. Raises ``ValueError``: ``digits`` (digits of
+    another script), ``mobile`` (anything else).
     """
-    value = unicodedata.normalize("NFKC", raw or "").strip()
+    value = ascii_digits(raw).strip()
     value = re.sub(r"[\s\-()]", "", value)
     for prefix in _MOBILE_PREFIXES:
         if value.startswith(prefix) and len(value) == len(prefix) + 11:
@@ -62,12 +90,12 @@ def is_valid_credit_code(code: str) -> bool:
 def validate_credit_code(raw: str) -> str:
     """Return the credit code in ``raw`` (spaces removed) or raise ``ValueError``.
 
-    Reasons: ``length`` (not 18 characters), ``alphabet`` (a character outside the
-    GB 32100 alphabet, e.g. I, O, S, V, Z or lower case), ``check`` (check character).
-    Lower case is refused rather than folded: the code is printed in capitals and a
-    lower-case letter is a typing error the user should see.
+    Reasons: ``digits`` (digits of another script), ``length`` (not 18 characters),
+    ``alphabet`` (a character outside the GB 32100 alphabet, e.g. I, O, S, V, Z or lower
+    case), ``check`` (check character). Lower case is refused rather than folded: the code
+    is printed in capitals and a lower-case letter is a typing error the user should see.
     """
-    value = unicodedata.normalize("NFKC", raw or "").replace(" ", "").strip()
+    value = ascii_digits(raw).replace(" ", "").strip()
     if len(value) != 18:
         raise ValueError("length")
     if any(c not in CREDIT_CODE_ALPHABET for c in value):
@@ -92,17 +120,17 @@ def id_check_char(first17: str) -> str:
 def validate_id_number(raw: str, today: date | None = None) -> str:
     """Return the 18-character ID number or raise ``ValueError``.
 
-    Reasons: ``length``, ``format`` (digits, last may be X), ``lowercase_x``,
-    ``birth_date`` (not a real date), ``future`` (born after today),
-    ``age`` (outside working age), ``check`` (check character).
+    Reasons: ``digits`` (digits of another script), ``length``, ``format`` (digits, last
+    may be X), ``lowercase_x``, ``birth_date`` (not a real date), ``future`` (born after
+    today), ``age`` (outside working age), ``check`` (check character).
     """
     today = today or date.today()
-    value = unicodedata.normalize("NFKC", raw or "").strip()
+    value = ascii_digits(raw).strip()
     if len(value) != 18:
         raise ValueError("length")
-    if value.endswith("x") and value[:17].isdigit():
+    if value.endswith("x") and re.fullmatch(r"[0-9]{17}", value[:17]):
         raise ValueError("lowercase_x")
-    if not re.fullmatch(r"\d{17}[\dX]", value):
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", value):
         raise ValueError("format")
     try:
         born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))

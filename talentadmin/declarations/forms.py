@@ -18,11 +18,17 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 
-from ..core.fields import required
+from ..core.fields import DIGITS_MESSAGE, required
 from ..core.forms import Form
 from ..core.timeutil import local_today, to_local, to_utc
 from ..core.uploads import collect, keep_field
-from ..core.validators import age_on, id_birth_date, id_gender, validate_id_number
+from ..core.validators import (
+    age_on,
+    id_birth_date,
+    id_gender,
+    validate_id_number,
+    whole_number,
+)
 from ..reference.models import items
 
 MAX_EVIDENCE_FILES = 10  # evidence files per declaration
@@ -30,6 +36,7 @@ MAX_EVIDENCE_FILES = 10  # evidence files per declaration
 NONE_HINT = _l("Required. Write 无 (or none) when there is nothing to fill in.")
 
 ID_MESSAGES = {
+    "digits": DIGITS_MESSAGE,
     "length": _l("The ID number has 18 characters."),
     "lowercase_x": _l("Write the last character X in capitals."),
     "format": _l("The ID number is 17 digits followed by a digit or X."),
@@ -114,9 +121,16 @@ class DeclarationForm(Form):
             field.errors = [*field.errors, _("Choose an entry from the list.")]
 
     def validate_age(self, field) -> None:
-        raw = (field.data or "").strip()
-        if raw and not (raw.isdigit() and 0 < int(raw) < 150):
+        if not (field.data or "").strip():
+            return
+        try:
+            age = whole_number(field.data)  # full-width digits folded
+        except ValueError as error:
+            raise ValidationError(str(DIGITS_MESSAGE) if str(error) == "digits"
+                                  else _("Enter the age as a whole number.")) from None
+        if not 0 < age < 150:
             raise ValidationError(_("Enter the age as a whole number."))
+        field.data = str(age)
 
     def check(self, user_id: int, today: date | None = None) -> bool:
         """Validate for a draft (formats only) or a submission (everything required),
@@ -146,7 +160,7 @@ class DeclarationForm(Form):
                                       _("The gender does not match the ID number.")]
             self.gender.data = self.gender.data or derived_gender
             typed_age = (self.age.data or "").strip()
-            if typed_age.isdigit() and int(typed_age) != derived_age:
+            if typed_age.isascii() and typed_age.isdigit() and int(typed_age) != derived_age:
                 self.age.errors = [*self.age.errors, _(
                     "The age does not match the ID number (%(age)d).", age=derived_age)]
             elif not typed_age:

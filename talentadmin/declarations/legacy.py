@@ -60,6 +60,7 @@ from ..core.validators import (
     mask_id_number,
     validate_credit_code,
     validate_id_number,
+    whole_number,
 )
 from ..extensions import db
 from ..core.workflow import created
@@ -117,6 +118,7 @@ LIST_COLUMNS = ("political_status", "education", "degree", "condition")
 TEXT_COLUMNS = ("title", "school", "major")
 
 ID_REASONS = {
+    "digits": "digits of another script than 0-9",
     "length": "not 18 characters",
     "format": "18 digits expected (the last may be X)",
     "lowercase_x": "ends in a lower-case x (GB 11643 writes X)",
@@ -464,13 +466,15 @@ def check_row(row: dict, lookups: _Lookups, today: date) -> _Checked:
     age = age_on(born, today)
     given_age = str(row.get("age") or "")
     if given_age:
-        if not given_age.isdigit():
-            raise Refused(f"{HEADERS['age']} {given_age!r} is not a whole number")
+        try:
+            given = whole_number(given_age)  # 0-9, full-width folded
+        except ValueError:
+            raise Refused(f"{HEADERS['age']} {given_age!r} is not a whole number") from None
         allowed = {age} | ({age_on(born, submitted_at.date())} if submitted_at else set())
-        if int(given_age) not in allowed:
+        if given not in allowed:
             raise Refused(f"{HEADERS['age']} {given_age} contradicts the ID number "
                           f"(age {age} today)")
-        age = int(given_age)
+        age = given
 
     values = {
         "name": name, "gender": gender, "age": age, "status": status,
