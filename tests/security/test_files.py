@@ -158,3 +158,21 @@ def test_image_over_the_pixel_budget_is_refused_before_decoding(app, client, por
     error = re.search(r'id="tax_file_3-error"[^>]*>(.*?)</div>\s*</div>', page, re.S)
     assert error and "40" in error.group(1)
     assert (11_000, 8_000) not in opened  # refused from the header, never decoded
+
+
+def test_a_pdf_licence_is_shown_to_its_reviewer_as_a_picture(app, client, staff_login):
+    from talentadmin.certification.models import Certification
+    from talentadmin.core.models import Attachment
+
+    a = build(app, "13800138001")
+    with app.app_context():  # the licence waiting for review was uploaded as a PDF
+        cert = db.session.get(Certification, a.cert_review)
+        cert.licence = db.session.get(Attachment, a.orphan)
+        db.session.commit()
+    staff_login("reviewer", "initial_reviewer")
+    page = client.get(f"/admin/certification_queue/details/?id={a.cert_review}")
+    picture = f"/admin/certification_queue/file/?id={a.cert_review}&amp;preview=1"
+    assert page.status_code == 200 and picture in page.get_data(as_text=True)
+    response = client.get(picture.replace("&amp;", "&"))
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    assert response.get_data().startswith(b"\x89PNG")
