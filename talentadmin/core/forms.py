@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
 
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage, MultiDict
@@ -15,27 +14,21 @@ from wtforms.fields import (
     TextAreaField,
 )
 
-# C0 and C1 control characters (NUL included), DEL and lone surrogates. Multi-line text keeps
-# its line feeds and tabs.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-_CONTROL_MULTILINE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+from .validators import strip_controls
 
 
-def strip_controls(value):
-    """A single-line field's text without control characters (lists: each item)."""
+def single_line(value):
+    """A field's text without control characters (a list: each item)."""
     if isinstance(value, str):
-        return _CONTROL.sub("", value)
+        return strip_controls(value)
     if isinstance(value, list):
-        return [strip_controls(item) for item in value]
+        return [single_line(item) for item in value]
     return value
 
 
-def strip_controls_multiline(value):
-    """A multi-line text without control characters but the line feed and the tab; line
-    breaks as line feeds (browsers send CR LF)."""
-    if isinstance(value, str):
-        return _CONTROL_MULTILINE.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
-    return value
+def multi_line(value):
+    """A text area's text without control characters but the line feed and the tab."""
+    return strip_controls(value, multiline=True) if isinstance(value, str) else value
 
 
 class Form(FlaskForm):
@@ -71,9 +64,9 @@ class Form(FlaskForm):
         def bind_field(self, form, unbound_field, options):
             field = super().bind_field(form, unbound_field, options)
             if isinstance(field, TextAreaField):
-                field.filters = (strip_controls_multiline, *field.filters)
+                field.filters = (multi_line, *field.filters)
             elif isinstance(field, StringField | SelectField | SelectMultipleField):
-                field.filters = (strip_controls, *field.filters)
+                field.filters = (single_line, *field.filters)
             return field
 
         def get_translations(self, form):

@@ -16,6 +16,22 @@ import re
 import unicodedata
 from datetime import date
 
+# --- control characters ------------------------------------------------------
+
+# C0 and C1 control characters (NUL included), DEL and lone surrogates; multi-line text keeps
+# its line feeds and tabs.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_CONTROL_MULTILINE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def strip_controls(text: str, multiline: bool = False) -> str:
+    """``text`` without control characters; ``multiline``: but the line feed and the tab,
+    and line breaks as line feeds (browsers send CR LF)."""
+    if multiline:
+        return _CONTROL_MULTILINE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return _CONTROL.sub("", text)
+
+
 # --- digits ------------------------------------------------------------------
 
 

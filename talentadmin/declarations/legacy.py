@@ -58,6 +58,7 @@ from ..core.validators import (
     id_birth_date,
     id_gender,
     mask_id_number,
+    strip_controls,
     validate_credit_code,
     validate_id_number,
     whole_number,
@@ -181,7 +182,9 @@ class Report:
 
 
 def _norm(value) -> str:
-    return unicodedata.normalize("NFKC", str(value if value is not None else "")).strip()
+    """A cell's text: NFKC, no control characters (a NUL never reaches the database)."""
+    text = unicodedata.normalize("NFKC", str(value if value is not None else ""))
+    return strip_controls(text).strip()
 
 
 def _header_key(cell) -> str:

@@ -107,3 +107,22 @@ def test_admin_forms_drop_them_too(client, staff_login, app):
         assert "材料不全\n请补充" in db.session.execute(select(ReasonTemplate.text)).scalars()
         staff = db.session.execute(select(StaffUser).filter_by(username="reviewer")).scalar_one()
         assert staff.full_name == "王五"
+
+
+def test_legacy_import_drops_them(app, runner, certified, open_round, tmp_path):
+    """``flask import-legacy`` reads text from a file, not a form: the same rule applies
+    (a NUL in a CSV was a database error on PostgreSQL)."""
+    from talentadmin.declarations import legacy
+
+    from ..declarations.test_legacy import MAN, row, write_csv
+
+    certified()
+    legacy.register_cli(app)
+    path = write_csv(tmp_path / "old.csv", [row(1, 姓名="张\x00三\x1b", 院校="清华\x85大学",
+                                                 年龄="\x00")])
+    result = runner.invoke(args=["import-legacy", str(path)])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        declaration = db.session.execute(select(Declaration)).scalar_one()
+        assert (declaration.name, declaration.school, declaration.id_masked) == (
+            "张三", "清华大学", f"{MAN[:4]}**********{MAN[-4:]}")
