@@ -9,6 +9,7 @@ from flask import Flask, g, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
@@ -25,6 +26,10 @@ def create_app(config: dict | None = None) -> Flask:
         instance_relative_config=True,
     )
     app.config.update(config_module.build(app.instance_path, config))
+    # ``<int:…>`` in a route matches only ids the database can hold: others are a 404.
+    from .core.params import RecordIdConverter
+
+    app.url_map.converters["int"] = RecordIdConverter
     _refuse_unsafe_settings(app)
     _check_ocr_engine(app)
     if app.config["TRUST_PROXY"]:
@@ -210,6 +215,17 @@ def _register_errors(app: Flask) -> None:
         return render_error(400, _("Form expired"),
                             _("The form was missing its security token or it has expired. "
                               "Go back, reload the page and try again."))
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def _out_of_range(error):
+        # A safety net, not a fix: a number or text the database refused (PostgreSQL
+        # "integer out of range", a NUL byte; SQLite's OverflowError) means some input was
+        # not parsed where it came in. The user gets a 400; the log keeps the bug visible.
+        db.session.rollback()
+        logging.getLogger(__name__).error("Input the database refused on %s %s",
+                                          request.method, request.path, exc_info=error)
+        return render_error(400, _("Bad request"), _("The request could not be understood."))
 
     @app.errorhandler(400)
     def _bad_request(error):

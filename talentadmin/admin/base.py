@@ -7,11 +7,15 @@ from datetime import datetime
 from flask import abort, flash, redirect, request, url_for
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla import filters as sqla_filters
+from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.model import filters, typefmt
+from flask_admin.model.form import converts
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.validators import NumberRange
 
 from ..core.forms import Form
+from ..core.params import INT_MAX, optional_id, page_number
 from ..extensions import db
 
 ALL_STAFF = ("admin", "initial_reviewer", "second_reviewer", "supervisor")
@@ -100,10 +104,38 @@ def _local(cls):
 LocalDateTimeBetweenFilter = _local(sqla_filters.DateTimeBetweenFilter)
 
 
+def _bounded(cls):
+    """An integer filter that takes only what an INTEGER column holds: another number is
+    invalid, and Flask-Admin ignores the filter (it reached the database before)."""
+
+    def clean(self, value):
+        cleaned = cls.clean(self, value)
+        if any(not -INT_MAX - 1 <= n <= INT_MAX
+               for n in (cleaned if isinstance(cleaned, list) else [cleaned])):
+            raise ValueError("out of range")
+        return cleaned
+
+    return type(cls.__name__, (cls,), {"clean": clean})
+
+
+IntEqualFilter = _bounded(sqla_filters.IntEqualFilter)
+
+
 class LocalFilterConverter(sqla_filters.FilterConverter):
     """Flask-Admin's filters for a column named in ``column_filters``, datetimes local."""
 
     datetime_filters = tuple(_local(cls) for cls in sqla_filters.FilterConverter.datetime_filters)
+    int_filters = tuple(_bounded(cls) for cls in sqla_filters.FilterConverter.int_filters)
+
+
+class BoundedModelConverter(AdminModelConverter):
+    """Flask-Admin's form fields for model columns; an integer field takes only what an
+    INTEGER column holds (a number past it failed in the database, after validation)."""
+
+    @converts("Integer")
+    def handle_integer_types(self, column, field_args, **extra):
+        field_args["validators"].append(NumberRange(min=-INT_MAX - 1, max=INT_MAX))
+        return super().handle_integer_types(column, field_args, **extra)
 
 
 class RoleModelView(ModelView):
@@ -125,6 +157,7 @@ class RoleModelView(ModelView):
     allow_delete = False
 
     form_base_class = Form  # CSRF on every admin form, delete and action
+    model_form_converter = BoundedModelConverter  # integers the database can hold
     can_export = False  # the stock export would bypass masking, audit and streaming
     can_view_details = True
     page_size = 20
@@ -251,11 +284,17 @@ class RoleModelView(ModelView):
         return self.scope_query(super().get_count_query())
 
     def get_one(self, id):
-        try:
-            pk = int(id)
-        except (TypeError, ValueError):
+        pk = optional_id(id)
+        if pk is None:
             return None
         return self.get_query().filter(self.model.id == pk).one_or_none()
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
+                 page_size=None):
+        """Flask-Admin's list, from a page number that exists (``?page=-1`` and
+        ``?page=10**30`` reached the database as an OFFSET)."""
+        return super().get_list(page_number(page), sort_column, sort_desc, search, filters,
+                                execute, page_size)
 
     # --- the save of a create or edit form -------------------------------------------------
     @staticmethod

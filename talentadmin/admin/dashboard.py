@@ -31,6 +31,7 @@ from markupsafe import Markup
 from sqlalchemy import and_, extract, func, select
 
 from ..core.models import StatusChange
+from ..core.params import record_id
 from ..declarations import workflow
 from ..declarations.models import Declaration, Round
 from ..extensions import db
@@ -359,7 +360,7 @@ class DashboardView(BaseView):
     @expose("/")
     def index(self):
         rounds = all_rounds()
-        wanted = request.args.get("round", type=int)
+        wanted = request.args.get("round", type=record_id)
         if wanted is None:
             chosen = default_round(rounds)
         else:

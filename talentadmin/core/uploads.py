@@ -15,14 +15,16 @@ from wtforms import HiddenField
 from ..extensions import db
 from . import storage
 from .models import Attachment
+from .params import record_ids
 
 
 def keep_field() -> HiddenField:
     return HiddenField()
 
 
-def _ids(raw: str | None) -> list[int]:
-    return [int(part) for part in (raw or "").split(",") if part.strip().isdigit()]
+def _ids(raw) -> list[int]:
+    """The ids a ``_keep`` field carries; anything else in it is ignored."""
+    return record_ids(raw) if isinstance(raw, str) else []
 
 
 def _owned(ids: list[int], user_id: int) -> list[Attachment]:

@@ -18,7 +18,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 
-from ..core.fields import DIGITS_MESSAGE, required
+from ..core.fields import DIGITS_MESSAGE, VersionField, required
 from ..core.forms import Form
 from ..core.timeutil import local_today, to_local, to_utc
 from ..core.uploads import collect, keep_field
@@ -223,7 +223,7 @@ class DeclarationAdminForm(Form):
                          validators=[required(), Length(max=100)])
     major = StringField(_l("Major"), validators=[required(), Length(max=100)])
     condition = SelectField(_l("Introduction basis and condition"), validate_choice=False)
-    version = HiddenField()
+    version = VersionField()
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -12,6 +12,7 @@ from ..core import audit, crypto
 from ..core.errors import FieldError
 from ..core.models import Notice
 from ..core.notify import notify_many
+from ..core.params import record_ids
 from ..core.timeutil import to_local, utcnow
 from ..core.workflow import (
     ENTERPRISE,
@@ -251,7 +252,7 @@ def decide_many(ids, action: str, staff, reason: str | None = None, *,
         if action == "withdraw" and not (reason or "").strip():
             error.message = _("Give the reason for the withdrawal.")
         raise
-    wanted = sorted({int(i) for i in ids if str(i).strip().isdigit()})
+    wanted = sorted(record_ids(ids))
     outcome = Outcome()
     outcome.skip("unknown", len(list(ids)) - len(wanted))
     if not any(action in workflow.WORKFLOW.actions(s, staff.role_names)
@@ -361,7 +362,7 @@ def mark_reported(ids, staff, *, scope=None) -> tuple[str, int]:
 
     now = utcnow()
     batch = to_local(now).strftime("%Y%m%d-%H%M%S")  # read beside local times
-    wanted = sorted({int(i) for i in ids if str(i).strip().isdigit()})
+    wanted = sorted(record_ids(ids))
     where = Declaration.reported_at.is_(None)
     if scope is not None:
         where = and_(where, scope)

@@ -15,7 +15,6 @@ from flask_admin.contrib.sqla.filters import (
     BaseSQLAFilter,
     BooleanEqualFilter,
     FilterEqual,
-    IntEqualFilter,
 )
 from flask_babel import format_number
 from flask_babel import gettext as _
@@ -26,6 +25,7 @@ from sqlalchemy.orm import joinedload, lazyload
 
 from ..admin import fixed_url
 from ..admin.base import (
+    IntEqualFilter,
     LocalDateTimeBetweenFilter,
     RoleModelView,
     current_staff,
@@ -36,6 +36,7 @@ from ..core import audit, export
 from ..core.errors import FieldError
 from ..core.forms import strip_controls
 from ..core.models import StaffComment
+from ..core.params import page_number, record_id
 from ..core.security import safe_next
 from ..core.timeutil import local_formatter
 from ..core.workflow import timeline
@@ -192,8 +193,8 @@ class DeclarationView(RoleModelView):
         order = ([key.desc(), Declaration.id.desc()] if sort_desc
                  else [key.asc(), Declaration.id.asc()])
         inner = ids.join(Round, Round.id == Declaration.round_id) if by_round else ids
-        page_ids = (inner.order_by(*order).limit(page_size + 1).offset((page or 0) * page_size)
-                    .subquery())
+        page_ids = (inner.order_by(*order).limit(page_size + 1)
+                    .offset(page_number(page) * page_size).subquery())
         capped = ids.order_by(None).limit(COUNT_CAP + 1).subquery()
         total = select(func.count().label("n")).select_from(capped).subquery()
         statement = (select(total.c.n, *_grid_columns()).select_from(total)
@@ -426,7 +427,7 @@ class DeclarationView(RoleModelView):
     @expose("/file/")
     def file(self):
         declaration = self.get_one(request.args.get("id"))
-        item = db.session.get(DeclarationFile, request.args.get("file_id", type=int) or 0)
+        item = db.session.get(DeclarationFile, request.args.get("file_id", type=record_id) or 0)
         if declaration is None or item is None or item.declaration_id != declaration.id:
             abort(404)
         return self.send_record_file(item.attachment, download_name(declaration, item),

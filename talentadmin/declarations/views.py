@@ -14,6 +14,7 @@ from ..accounts.views import current_enterprise
 from ..certification.operations import approved as approved_certification
 from ..core import audit, storage
 from ..core.errors import FieldError
+from ..core.params import record_id
 from ..core.uploads import preset
 from ..core.workflow import timeline
 from ..extensions import db
@@ -31,8 +32,9 @@ def hub():
     """需求申报: the permission's state, then every declaration of the unit."""
     user = current_enterprise()
     permit = permit_of(user.id)
-    status = request.args.get("status") or None
-    round_id = request.args.get("round", type=int)
+    status = request.args.get("status")
+    status = status if status in workflow.LABELS else None
+    round_id = request.args.get("round", type=record_id)
     allowed, why = operations.may_declare(user.id)
     return render_template(
         "declarations/hub.html",

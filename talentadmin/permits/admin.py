@@ -16,6 +16,7 @@ from sqlalchemy import case
 from ..admin.base import ALL_STAFF, RoleModelView, current_staff, ref_options
 from ..certification.forms import ApproveForm, RejectForm
 from ..core.errors import FieldError
+from ..core.params import page_number, record_id, record_ids
 from ..core.workflow import check_reason, timeline
 from ..extensions import db
 from ..reference.models import label
@@ -79,7 +80,7 @@ class PermitReviewView(RoleModelView):
                 case((PermitRevision.status == workflow.PENDING, 0), else_=1),
                 PermitRevision.submitted_at)
             query = query.limit(page_size or self.page_size).offset(
-                (page or 0) * (page_size or self.page_size))
+                page_number(page) * (page_size or self.page_size))
             return count, query.all() if execute else query
         return super().get_list(page, sort_column, sort_desc, search, filters, execute,
                                 page_size)
@@ -105,7 +106,7 @@ class PermitReviewView(RoleModelView):
     @expose("/file/")
     def file(self):
         revision = self.get_one(request.args.get("id"))
-        permit_file = db.session.get(PermitFile, request.args.get("file_id", type=int) or 0)
+        permit_file = db.session.get(PermitFile, request.args.get("file_id", type=record_id) or 0)
         if revision is None or permit_file is None or permit_file.revision_id != revision.id:
             abort(404)
         return self.send_record_file(permit_file.attachment,
@@ -135,8 +136,7 @@ class PermitReviewView(RoleModelView):
     def _bulk(self, ids, decide) -> None:
         staff = current_staff()
         done = skipped = 0
-        rows = self.get_query().filter(PermitRevision.id.in_([int(i) for i in ids if
-                                                              str(i).isdigit()])).all()
+        rows = self.get_query().filter(PermitRevision.id.in_(record_ids(ids))).all()
         for revision in rows:
             if decide(revision, staff):
                 done += 1

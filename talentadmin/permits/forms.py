@@ -7,12 +7,12 @@ from datetime import date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import HiddenField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
 from ..accounts.forms import MultiCheckboxField
-from ..core.fields import MobileNumber, Money, required
+from ..core.fields import MobileNumber, Money, VersionField, required
 from ..core.forms import Form
 from ..core.timeutil import local_today
 from ..core.uploads import keep_field
@@ -137,7 +137,7 @@ class PermitAdminForm(Form):
     contact_mobile = StringField(_l("Contact mobile"), validators=[required(), MobileNumber()])
     intro = TextAreaField(_l("Company profile"), validators=[required(), Length(max=INTRO_MAX)],
                           render_kw={"rows": 6})
-    version = HiddenField()
+    version = VersionField()
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

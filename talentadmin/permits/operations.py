@@ -11,6 +11,7 @@ from ..certification.operations import approved as approved_certification
 from ..core import audit
 from ..core.errors import FieldError
 from ..core.notify import notify
+from ..core.params import optional_id
 from ..core.timeutil import utcnow
 from ..core.workflow import Conflict, TransitionError, check_reason, move, unique_or_conflict
 from ..extensions import db
@@ -124,10 +125,10 @@ ADMIN_FIELDS = ("registered_district", "tax_district", "field", "contact_name",
 def admin_update(revision: PermitRevision, staff, form) -> dict:
     """An administrator's correction of a revision, audited with the before and after;
     refused when the revision changed since the form was opened."""
-    seen = form.version.data or ""
-    claimed = seen.isdigit() and db.session.execute(
+    seen = optional_id(form.version.data)  # missing or not a number: as if stale
+    claimed = seen is not None and db.session.execute(
         update(PermitRevision)
-        .where(PermitRevision.id == revision.id, PermitRevision.version == int(seen))
+        .where(PermitRevision.id == revision.id, PermitRevision.version == seen)
         .values(version=PermitRevision.version + 1)
         .execution_options(synchronize_session=False)
     ).rowcount == 1
