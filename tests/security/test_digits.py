@@ -24,6 +24,7 @@ from talentadmin.permits.models import PermitRevision
 
 from ..conftest import PASSWORD, permit_form_data
 from ..declarations.test_portal import ID, declaration_data
+from .test_id_search import WANTED, people, post_search  # noqa: F401 - people: a fixture
 
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")
@@ -143,3 +144,11 @@ def test_credit_code_in_other_scripts_is_refused(app, digits):
             "name": "某公司", "email": "hr@example.com",
             "credit_code": "91110105MA01R8DQ2M".translate(FULL_WIDTH)}), meta={"csrf": False})
         assert form.validate() and form.credit_code.data == "91110105MA01R8DQ2M"
+
+
+@pytest.mark.usefixtures("people")
+def test_search_by_id_number_typed_in_full_width(client):
+    """The grid's search reads an ID number with the same rule: full width finds it."""
+    response = post_search(client, "declaration_all", WANTED.translate(FULL_WIDTH))
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "王要找" in page and "李其他" not in page
