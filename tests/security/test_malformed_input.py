@@ -214,6 +214,20 @@ def test_a_missing_or_odd_version_is_refused_as_changed_elsewhere(unit, client, 
     assert response.status_code == 200 and "已在别处被修改" in text and 'value="伪造"' in text
 
 
+# --- return addresses ----------------------------------------------------------------------
+
+
+def test_a_line_feed_in_the_admin_return_url_is_a_400(client, staff_login, no_errors_logged):
+    """Flask-Admin checked where ``url`` points, then put it in the Location header as
+    sent: werkzeug refused the line feed (a 500)."""
+    staff_login("boss", "admin")
+    for url in ("/admin/certification_all/edit/?id=1&url=/admin/%0AX-Evil:%201",
+                "/admin/round/edit/?url=/admin/round/%0D%0A",
+                "/admin/round/new/?url=%00/admin/"):
+        assert client.get(url).status_code == 400, url
+    assert client.get("/admin/round/edit/?url=/admin/round/").status_code == 302
+
+
 # --- the safety net -----------------------------------------------------------------------------
 
 
