@@ -46,17 +46,18 @@ class Form(FlaskForm):
 
     class Meta(FlaskForm.Meta):
         def wrap_formdata(self, form, formdata):
-            """File parts go to file fields only: a file sent for a text field is dropped
-            (WTForms would hand the text field a ``FileStorage`` as its data). Flask-WTF
-            and Flask-Admin both mix the request's files into the form data."""
+            """Files go to file fields only, and text to the others: a file sent for a
+            text field, or a number, list or object in a JSON body, is dropped (WTForms
+            would hand the field that object as its data). Flask-WTF and Flask-Admin both
+            mix the request's files into the form data; Flask-WTF reads JSON bodies."""
             formdata = super().wrap_formdata(form, formdata)
             if not hasattr(formdata, "lists"):
                 return formdata
             file_fields = {field.name for field in form if isinstance(field, FileField)}
             data = MultiDict()
             for name, values in formdata.lists():
-                if name not in file_fields:
-                    values = [v for v in values if not isinstance(v, FileStorage)]
+                kind = FileStorage if name in file_fields else str
+                values = [value for value in values if isinstance(value, kind)]
                 if values:
                     data.setlist(name, values)
             return data

@@ -4,6 +4,7 @@ Now a 400 page, a 404, or the form again with a message beside the field, input 
 from __future__ import annotations
 
 import io
+import json
 import logging
 import re
 
@@ -104,6 +105,20 @@ def test_a_file_part_for_a_portal_text_field_keeps_the_rest(unit, no_errors_logg
         "save_draft": "1"})
     assert response.status_code == 302
     assert _declaration(unit.app).name == "李四"
+
+
+@pytest.mark.parametrize("body", [{"username": {"a": 1}, "password": "x"},
+                                  {"username": [1, 2], "password": None},
+                                  {"username": 5, "password": 5.5}])
+def test_wrong_types_in_a_json_body_show_the_form_again(client, make_staff, body,
+                                                       no_errors_logged):
+    """Flask-WTF reads a JSON body as form data: a number, list or object reached the
+    text fields (``'dict' object has no attribute 'strip'``)."""
+    make_staff("boss", "admin")
+    token = csrf_in(client.get("/admin/login").get_data(as_text=True))
+    response = client.post("/admin/login", data=json.dumps(body),
+                           content_type="application/json", headers={"X-CSRFToken": token})
+    assert response.status_code == 400 and 'name="username"' in response.get_data(as_text=True)
 
 
 # --- numbers past 64 bits ----------------------------------------------------------------------
