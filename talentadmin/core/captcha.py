@@ -7,6 +7,7 @@ end-to-end check can pass the captcha; ``create_app()`` refuses it unless SMS is
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import timedelta
 from io import BytesIO
@@ -24,6 +25,9 @@ TEST_ANSWER = "PASSED"
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B: nothing a reader can mistake for another character.
 ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
 LENGTH = 4
+# What new_challenge() makes (secrets.token_urlsafe): anything else is unknown at once,
+# without a query (a NUL in the address reached PostgreSQL).
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def new_challenge() -> CaptchaChallenge:
@@ -41,6 +45,8 @@ def new_challenge() -> CaptchaChallenge:
 
 def render_png(challenge_id: str) -> bytes | None:
     """The PNG for a live challenge, or ``None`` when it is unknown, used or expired."""
+    if not _ID.fullmatch(challenge_id or ""):
+        return None
     challenge = db.session.get(CaptchaChallenge, challenge_id)
     if challenge is None or challenge.used_at is not None or challenge.expires_at <= utcnow():
         return None
@@ -56,6 +62,8 @@ def verify(challenge_id: str, answer: str) -> str | None:
     Returns ``None`` when right, else the reason: ``missing`` (unknown or already
     used), ``expired`` or ``wrong``. A challenge is spent by any attempt.
     """
+    if not isinstance(challenge_id, str) or not _ID.fullmatch(challenge_id):
+        return "missing"
     now = utcnow()
     spent = db.session.execute(
         update(CaptchaChallenge)

@@ -83,6 +83,11 @@ def test_nul_bytes_in_query_arguments_are_not_sent_to_the_database(client, staff
         assert response.status_code in (200, 302, 400), (url, response.status_code)
 
 
+def test_a_nul_in_the_captcha_address_is_not_found(client, no_errors_logged):
+    for url in ("/captcha/%00.png", "/captcha/a%00b.png", "/captcha/" + "a" * 5000 + ".png"):
+        assert client.get(url).status_code == 404, url
+
+
 # --- a file where text is expected ----------------------------------------------------------
 
 
