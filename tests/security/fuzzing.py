@@ -144,6 +144,8 @@ class World:
     staff_password: str = ""
     enterprise_mobile: str = "13800138000"
     enterprise_id: int = 0
+    staff_ids: dict = field(default_factory=dict)  # role -> the demo staff member's id
+    _reachable: dict = field(default_factory=dict)
 
     def __repr__(self) -> str:  # a failing example prints its arguments
         return f"World({len(self.forms)} forms)"
@@ -167,10 +169,9 @@ class World:
                     EnterpriseUser.id == self.enterprise_id)).scalar_one()
                 user.mobile, user.active = self.enterprise_mobile, True
                 user.set_password(PASSWORD)
-            elif who != "anonymous":
-                user = db.session.execute(select(StaffUser).where(
-                    StaffUser.username == USERNAMES[who])).scalar_one()
-                user.active = True
+            elif who != "anonymous":  # by id: a fuzzed staff form may have renamed it
+                user = db.session.get(StaffUser, self.staff_ids[who])
+                user.username, user.active = USERNAMES[who], True
                 user.role_names = [who]
                 user.set_password(self.staff_password)
             db.session.commit()
@@ -189,14 +190,23 @@ class World:
         assert response.status_code == 302, (who, response.get_data(as_text=True)[:2000])
 
     def get(self, who: str, url: str):
-        """GET as ``who``, logging in again first when the session has ended."""
+        """GET as ``who``, logging in again first when the session has ended (a page
+        ``who`` could open sends it to a login page)."""
         client = self.clients[who]
         response = client.get(url)
         if who != "anonymous" and response.status_code == 302 and "login" in (
-                response.location or ""):
+                response.location or "") and self.endpoint(urlsplit(url).path, "GET") in (
+                self.reachable(who)):
             self.login(who)
             response = client.get(url)
         return response
+
+    def reachable(self, who: str) -> frozenset:
+        """The endpoints of the pages ``who`` opened while crawling."""
+        if who not in self._reachable:
+            self._reachable[who] = frozenset(self.endpoint(urlsplit(page).path, "GET")
+                                             for page in self.pages.get(who, ()))
+        return self._reachable[who]
 
     # --- crawling ----------------------------------------------------------------------------
     def crawl(self, who: str, seeds: tuple[str, ...], limit: int = 120) -> None:
@@ -240,6 +250,7 @@ def build_world(app) -> World:
     with an approved permit, a draft and an open round (it is logged in), another
     enterprise with a permit application pending and a third whose certification waits for
     a reviewer."""
+    from talentadmin.accounts.models import StaffUser
     from talentadmin.cli import _demo_password, _seed_demo
     from talentadmin.extensions import db
 
@@ -248,6 +259,8 @@ def build_world(app) -> World:
         _seed_demo()
         db.session.commit()
         world.staff_password = _demo_password()
+        world.staff_ids = {role: db.session.execute(select(StaffUser.id).where(
+            StaffUser.username == name)).scalar_one() for role, name in USERNAMES.items()}
     for who in ("anonymous", "enterprise", *ROLES):
         world.clients[who] = app.test_client()
 

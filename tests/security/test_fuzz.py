@@ -198,9 +198,16 @@ def _fuzz_blind(world, errors, data) -> None:
     _check(response, errors, (who, endpoint, url))
 
 
+def _get_routes(app) -> list[str]:
+    return sorted({rule.endpoint for rule in app.url_map.iter_rules()
+                   if "GET" in (rule.methods or ()) and rule.endpoint != "static"})
+
+
 def _fuzz_pages(world, errors, data) -> None:
     who = data.draw(st.sampled_from(sorted(world.pages)))
     page = data.draw(st.sampled_from(world.pages[who]))
+    if data.draw(st.integers(0, 3)) == 0:  # any GET route, its path arguments hostile
+        page = _blind_url(world, data.draw(st.sampled_from(_get_routes(world.app))), data)
     endpoint = world.endpoint(page.split("?")[0], "GET") or ""
     view = _model_view(world, endpoint)
     args = data.draw(fuzzing.extra_args())
