@@ -54,12 +54,14 @@ def set_security_headers(response):
 def safe_next(target: str | None, default: str) -> str:
     """``target`` when it is a path on this site, else ``default``.
 
-    Refuses absolute URLs, scheme-relative ``//host`` and backslash tricks.
+    Refuses absolute URLs, scheme-relative ``//host``, backslash tricks and control
+    characters (a line feed in a ``Location`` header is refused by werkzeug: a 500).
     """
     if not target:
         return default
     target = target.strip()
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if not target.startswith("/") or target.startswith("//") or "\\" in target or any(
+            ord(c) < 32 or 127 <= ord(c) < 160 for c in target):
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:

@@ -243,9 +243,19 @@ def test_a_line_feed_in_the_admin_return_url_is_a_400(client, staff_login, no_er
     staff_login("boss", "admin")
     for url in ("/admin/certification_all/edit/?id=1&url=/admin/%0AX-Evil:%201",
                 "/admin/round/edit/?url=/admin/round/%0D%0A",
-                "/admin/round/new/?url=%00/admin/"):
+                "/admin/round/new/?url=%0D/admin/"):
         assert client.get(url).status_code == 400, url
     assert client.get("/admin/round/edit/?url=/admin/round/").status_code == 302
+
+
+def test_a_line_feed_in_next_goes_home(client, staff_login, no_errors_logged):
+    """``safe_next`` let a path with a line feed through to the Location header."""
+    token = csrf_in(client.get("/login").get_data(as_text=True))
+    response = client.post("/language/en", data={"csrf_token": token, "next": "/x\nSet-Cookie: a=b"})
+    assert response.status_code == 302 and response.location.endswith("/")
+    staff_login("boss", "admin")
+    response = client.get("/admin/login?next=/admin/%0D%0Ax")
+    assert response.status_code == 302 and "\n" not in response.location
 
 
 # --- the safety net -----------------------------------------------------------------------------
