@@ -375,6 +375,8 @@ def long_text() -> st.SearchStrategy[str]:
 def hostile_scalar() -> st.SearchStrategy[str]:
     return st.one_of(any_text, huge_int, odd_numbers, long_text(),
                      st.tuples(any_text, controls, any_text).map("".join),
+                     st.tuples(st.sampled_from(["/", "/admin/", "//", "/\\"]), controls,
+                               any_text).map("".join),  # return addresses
                      st.integers(min_value=-2**70, max_value=2**70).map(str))
 
 
