@@ -393,22 +393,47 @@ file_part = st.builds(
     st.sampled_from(["a.pdf", "", "../../etc/passwd", "中文.png", "x\x00.pdf", "a" * 300]))
 
 
-def field_values(f: Field) -> st.SearchStrategy[list]:
+# The draws never depend on what a page shows (its fields and options change as the fuzzing
+# changes the world, and Hypothesis refuses a strategy that draws differently on replay):
+# each field of a form takes the next "slot" of a fixed-shape recipe, read against the page.
+
+
+@dataclass(frozen=True)
+class Slot:
+    mode: int
+    scalar: str
+    file: FilePart
+    pick: int
+    picks: tuple
+    json: object
+
+
+slot = st.builds(Slot, st.integers(0, 11), hostile_scalar(), file_part,
+                 st.integers(0, 2**16), st.lists(st.integers(0, 2**16), max_size=4).map(tuple),
+                 st.deferred(lambda: json_value))
+SLOTS = 24
+
+
+def recipe() -> st.SearchStrategy[list[Slot]]:
+    return st.lists(slot, min_size=SLOTS, max_size=SLOTS)
+
+
+def field_values(f: Field, s: Slot) -> list:
     """What is sent for one field: usually what the page offers, else anything."""
-    page_value = (st.sampled_from(f.values) if f.values else st.just("")).map(lambda v: [v])
-    hostile = st.one_of(
-        hostile_scalar().map(lambda v: [v]),
-        file_part.map(lambda v: [v]),
-        st.just([]),  # missing
-        st.lists(st.one_of(hostile_scalar(), st.sampled_from(f.values or [""])),
-                 min_size=2, max_size=4),
-    )
-    if f.kind == "file":
-        return st.one_of(st.just([]), file_part.map(lambda v: [v]),
-                         hostile_scalar().map(lambda v: [v]))
+    offered = f.values or [""]
+    page_value = offered[s.pick % len(offered)]
     if f.name == "csrf_token":
-        return st.just(f.values[:1])
-    return st.one_of(page_value, page_value, hostile)
+        return f.values[:1]
+    if f.kind == "file":
+        return [[], [s.file], [s.scalar]][s.mode % 3]
+    if f.kind == "checkbox" and f.multiple and s.mode < 4:  # some of the boxes
+        return [offered[i % len(offered)] for i in s.picks]
+    if f.kind in ("submit", "checkbox") and s.mode % 2:
+        return []  # an unpressed button, an unticked box
+    if s.mode < 6:
+        return [page_value]
+    return {6: [s.scalar], 7: [s.scalar], 8: [s.file], 9: [],
+            10: [s.scalar, page_value], 11: [page_value, s.scalar, s.scalar]}[s.mode]
 
 
 def extra_args() -> st.SearchStrategy[list[tuple[str, str]]]:
@@ -420,25 +445,30 @@ def extra_args() -> st.SearchStrategy[list[tuple[str, str]]]:
     return st.lists(st.tuples(names, hostile_scalar()), max_size=5)
 
 
-def filter_args(view) -> st.SearchStrategy[list[tuple[str, str]]]:
-    """Every filter of a Flask-Admin view, by its URL name, with hostile or real values."""
+FILTER_VALUES = ["2026-01-01 00:00:00 to 2026-12-31 23:59:59", "2026-13-01 to x", "1", "0",
+                 "true", "to"]
+
+
+def filter_recipe() -> st.SearchStrategy[list[tuple[int, int, int, Slot]]]:
+    """Up to four filters: (which filter, its position, which value, a hostile value)."""
+    return st.lists(st.tuples(st.integers(0, 2**16), st.integers(-1, 12),
+                              st.integers(0, 2**16), slot), max_size=4)
+
+
+def filter_args(view, chosen) -> list[tuple[str, str]]:
+    """Every filter of a Flask-Admin view, by its URL name, with real or hostile values."""
     args = []
     for index, flt in enumerate(view.get_filters() or ()):
         options = [str(k) for k, _ in (flt.get_options(view) or [])]
-        args.append((view.get_filter_arg(index, flt), options))
+        args.append((view.get_filter_arg(index, flt), options + FILTER_VALUES))
     if not args:
-        return st.just([])
-
-    def one(pair):
-        arg, options = pair
-        value = st.one_of(hostile_scalar(), st.sampled_from(options or ["1"]),
-                          st.sampled_from(["2026-01-01 00:00:00 to 2026-12-31 23:59:59",
-                                           "2026-13-01 to x", "1", "0", "true", "to"]))
-        return st.tuples(st.integers(min_value=-1, max_value=12).map(str), st.just(arg),
-                         value)
-
-    return st.lists(st.sampled_from(args).flatmap(one), max_size=4).map(
-        lambda items: [(f"flt{pos}_{arg}", value) for pos, arg, value in items])
+        return []
+    found = []
+    for which, position, pick, s in chosen:
+        arg, values = args[which % len(args)]
+        value = s.scalar if s.mode >= 6 else values[pick % len(values)]
+        found.append((f"flt{position}_{arg}", value))
+    return found
 
 
 # --- encoding a request ------------------------------------------------------------------------

@@ -126,43 +126,40 @@ def _blind_url(world, endpoint: str, data) -> str:
 
 
 def _send(world, who: str, page: str | None, form: PageForm, data):
-    """GET the page (fresh tokens, as a browser would), then POST hostile values."""
+    """GET the page (fresh tokens, as a browser would), then POST hostile values. Every
+    draw comes first, in a fixed shape; the page's current fields are read after."""
+    recipe = data.draw(fuzzing.recipe())
+    extra = data.draw(st.lists(st.tuples(
+        st.sampled_from(["id", "version", "rowid", "url", "next", "action", "reason",
+                         "x\x00y"]), fuzzing.hostile_scalar()), max_size=2))
+    query = data.draw(fuzzing.extra_args())
+    how = data.draw(st.integers(0, 5))  # 0: a script's JSON body; 1, 2: multipart
     client = world.clients[who]
     fresh = form
     response = world.get(who, page) if page else None
     assert response is None or response.status_code < 500, (page, response.status_code)
     if response is not None and response.mimetype == "text/html":
-        for candidate in fuzzing.parse_page(response.get_data(as_text=True), page).forms:
+        html = response.get_data(as_text=True)
+        for candidate in fuzzing.parse_page(html, page).forms:
             if fuzzing.form_key(candidate.action) == fuzzing.form_key(form.action):
                 fresh = candidate
                 break
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"',
-                          response.get_data(as_text=True))
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
         if token and "csrf_token" in fresh.fields:
             fresh.fields["csrf_token"].values = [token.group(1)]
     pairs: list[tuple[str, object]] = []
-    for f in fresh.fields.values():
-        if f.kind == "checkbox" and f.multiple and f.values:
-            chosen = data.draw(st.lists(st.sampled_from(f.values), max_size=len(f.values)))
-            if data.draw(st.booleans()):
-                pairs.extend((f.name, v) for v in chosen)
-                continue
-        if f.kind in ("submit", "checkbox") and not data.draw(st.booleans()):
-            continue  # an unpressed button, an unticked box
-        pairs.extend((f.name, v) for v in data.draw(fuzzing.field_values(f)))
-    extra = data.draw(st.lists(st.tuples(
-        st.sampled_from(["id", "version", "rowid", "url", "next", "action", "reason",
-                         "x\x00y"]), fuzzing.hostile_scalar()), max_size=2))
+    for n, f in enumerate(fresh.fields.values()):
+        pairs.extend((f.name, v) for v in fuzzing.field_values(f, recipe[n % fuzzing.SLOTS]))
     pairs.extend(extra)
-    url = fuzzing.with_query(fresh.action, data.draw(fuzzing.extra_args()))
-    if data.draw(st.integers(0, 5)) == 0:  # a script's JSON body, token in the header
-        pairs = [(name, data.draw(fuzzing.json_value) if isinstance(value, fuzzing.FilePart)
-                  or data.draw(st.booleans()) else value) for name, value in pairs]
+    url = fuzzing.with_query(fresh.action, query)
+    if how == 0:  # JSON: files and some values become numbers, lists, objects, null
+        pairs = [(name, recipe[n % fuzzing.SLOTS].json
+                  if isinstance(value, fuzzing.FilePart) or recipe[n % fuzzing.SLOTS].mode > 8
+                  else value) for n, (name, value) in enumerate(pairs)]
         token = next((v for k, v in pairs if k == "csrf_token"), "")
         return client.post(url, data=fuzzing.encode_json(pairs), content_type="application/json",
                            headers={"X-CSRFToken": str(token)})
-    multipart = "multipart" in fresh.enctype or data.draw(st.booleans())
-    body, content_type = fuzzing.encode(pairs, multipart)
+    body, content_type = fuzzing.encode(pairs, "multipart" in fresh.enctype or how < 3)
     return client.post(url, data=body, content_type=content_type)
 
 
@@ -211,10 +208,10 @@ def _fuzz_pages(world, errors, data) -> None:
     endpoint = world.endpoint(page.split("?")[0], "GET") or ""
     view = _model_view(world, endpoint)
     args = data.draw(fuzzing.extra_args())
+    chosen = data.draw(fuzzing.filter_recipe())
     if view is not None and hasattr(view, "get_filters"):
         with world.app.test_request_context():
-            strategy = fuzzing.filter_args(view)
-        args += data.draw(strategy)
+            args += fuzzing.filter_args(view, chosen)
     path = page.split("?")[0]
     if data.draw(st.booleans()):  # the record's number in the address, past any id
         path = re.sub(r"/\d+(?=/|$)", "/" + data.draw(st.sampled_from(
