@@ -38,7 +38,7 @@ NO_FORM = re.compile(r"\.(delete_view|ajax_update|ajax_lookup|action_view)$"
 
 # The short profile (every run); the slow one draws 10,000 cases. A failing example is
 # printed as drawn: shrinking hostile requests against a database takes many minutes.
-SHORT = {"forms": 90, "blind": 30, "pages": 50}
+SHORT = {"forms": 150, "blind": 60, "pages": 90}
 NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
 
 
