@@ -63,8 +63,8 @@ from ..core.validators import (
     validate_id_number,
     whole_number,
 )
-from ..extensions import db
 from ..core.workflow import created
+from ..extensions import db
 from ..reference.models import ReferenceItem
 from . import workflow
 from .models import Declaration, Round
