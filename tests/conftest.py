@@ -42,6 +42,11 @@ settings.register_profile("talentadmin", deadline=None, derandomize=True,
 settings.load_profile("talentadmin")
 
 
+# Cases a slow profile draws: 10,000 (``make test-slow``); ``.ci/run`` bounds it to keep a
+# run of both databases within its time.
+SLOW_EXAMPLES = int(os.environ.get("TALENTADMIN_SLOW_EXAMPLES", "10000"))
+
+
 def pytest_addoption(parser):
     parser.addoption("--slow", action="store_true",
                      help="also run the long profiles (tests marked slow)")

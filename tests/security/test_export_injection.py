@@ -27,7 +27,7 @@ from talentadmin.core.export import FORMULA_CHARS, csv_chunks, safe_text, xlsx_f
 from talentadmin.declarations.models import Declaration
 from talentadmin.extensions import db
 
-from ..conftest import csrf_in
+from ..conftest import SLOW_EXAMPLES, csrf_in
 from ..declarations.test_portal import declaration_data
 from ..declarations.test_review import bulk
 
@@ -131,12 +131,12 @@ def test_xlsx_cells_are_strings_never_formulas():
 
 @pytest.mark.slow
 def test_csv_cells_never_start_a_formula_long():
-    export_property(check_csv, 10_000, 8)()
+    export_property(check_csv, SLOW_EXAMPLES, 8)()
 
 
 @pytest.mark.slow
 def test_xlsx_cells_are_strings_never_formulas_long():
-    export_property(check_xlsx, 10_000, 8)()
+    export_property(check_xlsx, SLOW_EXAMPLES, 8)()
 
 
 def test_formula_characters_cover_every_compatibility_form():

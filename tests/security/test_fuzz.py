@@ -24,7 +24,7 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete
 
-from tests.conftest import seed_defaults
+from tests.conftest import SLOW_EXAMPLES, seed_defaults
 
 from . import fuzzing
 from .fuzzing import Field, PageForm
@@ -272,10 +272,10 @@ def test_fuzz_every_page_with_hostile_query_arguments(world, errors, data):
 
 
 @pytest.mark.slow
-@settings(max_examples=10_000, phases=NO_SHRINK)
+@settings(max_examples=SLOW_EXAMPLES, phases=NO_SHRINK)
 @given(data=st.data())
 def test_fuzz_slow_profile(world, errors, data):
-    """10,000 cases over forms, blind posts and pages."""
+    """10,000 cases over forms, blind posts and pages (``TALENTADMIN_SLOW_EXAMPLES``)."""
     run = data.draw(st.sampled_from([_fuzz_forms, _fuzz_forms, _fuzz_blind, _fuzz_pages]))
     run(world, errors, data)
 

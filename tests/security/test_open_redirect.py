@@ -75,3 +75,18 @@ def test_decision_goes_back_to_a_page_of_ours(client, pending):
     response = decide(client, pending[-1], "/admin/declaration_initial/?page_size=50")
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/declaration_initial/?page_size=50"
+
+
+def test_the_detail_page_links_back_only_to_our_pages(client, pending):
+    """The page a refused decision goes back to carries ``url`` on: its links stay here
+    (Flask-Admin's check; it lets ``http:evil.example`` through on an http page, where a
+    browser reads it as a relative path)."""
+    for url in HOSTILE:
+        if url == "http:evil.example":
+            continue
+        page = client.get("/admin/declaration_initial/details/",
+                          query_string={"id": pending[0], "url": url}).get_data(as_text=True)
+        links = [unescape(h) for h in re.findall(r'(?:href|action)="([^"]*)"', page)]
+        ours = {"javascript:void(0)"}  # the menu's own toggles
+        assert links and all(local(link) or link.startswith("#") or link in ours
+                             for link in links), url
