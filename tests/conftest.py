@@ -302,6 +302,17 @@ def staff_login(client, make_staff):
     return login
 
 
+def staff_client(app, make_staff, username: str, *roles: str):
+    """A browser of its own (its own session), logged in to the back office."""
+    make_staff(username, *roles)
+    browser = app.test_client()
+    html = browser.get("/admin/login").get_data(as_text=True)
+    response = browser.post("/admin/login", data={
+        "csrf_token": csrf_in(html), "username": username, "password": PASSWORD})
+    assert response.status_code == 302
+    return browser
+
+
 # --- the enterprise journey ------------------------------------------------------------------
 
 UNIT = "北京云帆智联科技有限公司"

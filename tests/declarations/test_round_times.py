@@ -17,7 +17,7 @@ from talentadmin.core.models import AuditEvent, StatusChange
 from talentadmin.declarations.models import Declaration, Round
 from talentadmin.extensions import db
 
-from ..conftest import PASSWORD, csrf_in
+from ..conftest import csrf_in, staff_client
 from .test_portal import declaration_data
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -53,13 +53,7 @@ def clock(monkeypatch):
 
 def admin_client(app, make_staff, username: str = "roundadmin"):
     """A separate browser for the administrator (the portal keeps its own session)."""
-    make_staff(username, "admin")
-    browser = app.test_client()
-    html = browser.get("/admin/login").get_data(as_text=True)
-    response = browser.post("/admin/login", data={
-        "csrf_token": csrf_in(html), "username": username, "password": PASSWORD})
-    assert response.status_code == 302
-    return browser
+    return staff_client(app, make_staff, username, "admin")
 
 
 def create_round(browser, name: str, opens: str, closes: str) -> None:

@@ -6,8 +6,8 @@ from talentadmin.accounts.models import EnterpriseUser
 from talentadmin.core.models import AuditEvent
 from talentadmin.extensions import db
 
-from ..conftest import csrf_in
-from .test_concurrency import count, race, staff_client
+from ..conftest import csrf_in, staff_client
+from .test_concurrency import count, race
 
 
 def test_account_disabled_twice_at_once_changes_once(app, make_staff, make_enterprise):

@@ -24,7 +24,7 @@ from talentadmin.declarations.models import Declaration
 from talentadmin.extensions import db
 from talentadmin.permits.models import PermitRevision
 
-from ..conftest import PASSWORD, Portal, csrf_in, permit_form_data
+from ..conftest import PASSWORD, Portal, csrf_in, permit_form_data, staff_client
 from ..declarations.test_portal import declaration_data
 from ..declarations.test_review import IDS
 
@@ -66,16 +66,6 @@ def shown(client, response) -> str:
         return client.get(response.headers["Location"],
                           follow_redirects=True).get_data(as_text=True)
     return response.get_data(as_text=True)
-
-
-def staff_client(app, make_staff, username: str, *roles: str):
-    make_staff(username, *roles)
-    client = app.test_client()
-    html = client.get("/admin/login").get_data(as_text=True)
-    response = client.post("/admin/login", data={
-        "csrf_token": csrf_in(html), "username": username, "password": PASSWORD})
-    assert response.status_code == 302
-    return client
 
 
 def enterprise_client(app, outbox, mobile: str = "13800138000"):

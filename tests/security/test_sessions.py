@@ -22,7 +22,7 @@ from talentadmin.core.models import ServerSession
 from talentadmin.core.security import RedisSessions
 from talentadmin.extensions import db
 
-from ..conftest import PASSWORD, csrf_in
+from ..conftest import PASSWORD, csrf_in, staff_client
 
 REDIS_URL = os.environ.get("TALENTADMIN_TEST_REDIS_URL")
 COOKIE = "talentadmin_session"
@@ -97,17 +97,6 @@ def stored(app, sid: str) -> bool:
 
 def refused(response, login: str = "/login") -> bool:
     return response.status_code == 302 and response.headers["Location"].startswith(login)
-
-
-def staff_client(app, make_staff, username: str, *roles: str):
-    """A browser of its own, logged in to the back office."""
-    make_staff(username, *roles)
-    browser = app.test_client()
-    html = browser.get("/admin/login").get_data(as_text=True)
-    response = browser.post("/admin/login", data={
-        "csrf_token": csrf_in(html), "username": username, "password": PASSWORD})
-    assert response.status_code == 302
-    return browser
 
 
 def logged_in_enterprise(portal, make_enterprise):
