@@ -86,20 +86,23 @@ def app(tmp_path_factory):
     return app
 
 
-@pytest.fixture(autouse=True)
-def _clean_database(app):
-    """Every test starts from the migrated schema with only the default texts."""
-    yield
+def empty_database(app) -> None:
+    """Back to the migrated schema with only the default texts, no SMS, no uploads."""
     with app.app_context():
         db.session.rollback()
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(delete(table))
         seed_defaults()
         db.session.commit()
-    outbox = Path(app.config["SMS_OUTBOX"])
-    if outbox.exists():
-        outbox.unlink()
+    Path(app.config["SMS_OUTBOX"]).unlink(missing_ok=True)
     shutil.rmtree(app.config["UPLOAD_FOLDER"], ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(app):
+    """Every test starts from the migrated schema with only the default texts."""
+    yield
+    empty_database(app)
 
 
 @pytest.fixture

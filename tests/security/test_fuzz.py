@@ -16,15 +16,12 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete
 
-from tests.conftest import SLOW_EXAMPLES, seed_defaults
+from tests.conftest import SLOW_EXAMPLES, empty_database
 
 from . import fuzzing
 from .fuzzing import Field, PageForm
@@ -52,16 +49,7 @@ def _clean_database():
 def world(app):
     built = fuzzing.build_world(app)
     yield built
-    from talentadmin.extensions import db
-
-    with app.app_context():
-        db.session.rollback()
-        for table in reversed(db.metadata.sorted_tables):
-            db.session.execute(delete(table))
-        seed_defaults()
-        db.session.commit()
-    Path(app.config["SMS_OUTBOX"]).unlink(missing_ok=True)
-    shutil.rmtree(app.config["UPLOAD_FOLDER"], ignore_errors=True)
+    empty_database(app)
 
 
 @pytest.fixture
