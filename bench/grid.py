@@ -26,8 +26,8 @@ from flask_admin.contrib.sqla import ModelView
 from sqlalchemy import func, select
 
 from talentadmin.declarations import workflow
+from talentadmin.declarations.admin import DeclarationView
 from talentadmin.declarations.models import Declaration, Round
-from talentadmin.declarations.review import DeclarationView
 from talentadmin.extensions import db
 
 from .common import (

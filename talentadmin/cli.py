@@ -91,9 +91,27 @@ def register_cli(app) -> None:
                            f"({valid}) [{row['engine']}, {row['seconds']:.2f}s]"
                            + (f" error: {row['error']}" if row.get("error") else ""))
 
-    from .declarations.legacy import register_cli as register_legacy_cli
+    from .declarations.importer import LegacyFileError, import_file
 
-    register_legacy_cli(app)
+    @app.cli.command("import-legacy")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--dry-run", is_flag=True, help="Check and report only; nothing is saved.")
+    @click.option("--round", "round_name", default=None, metavar="NAME",
+                  help="Put every row into this existing round (the 批次 column is ignored). "
+                       "Without it, each row's 批次 must name an existing round.")
+    def import_legacy(file: str, dry_run: bool, round_name: str | None) -> None:
+        """Import declarations exported from the old system (CSV or XLSX).
+
+        Personal data and status are kept; business permissions are not carried over.
+        Prints one line per row and a summary; exits non-zero only when the file could
+        not be read, its header is wrong or --round names no round (nothing is imported
+        then); refused rows are reported, not fatal."""
+        try:
+            report = import_file(file, dry_run=dry_run, round_name=round_name)
+        except LegacyFileError as error:
+            raise click.ClickException(f"{error}. Nothing was imported.") from None
+        for line in report.lines():
+            click.echo(line)
 
     @app.cli.command("purge-expired")
     def purge_expired() -> None:
@@ -174,7 +192,7 @@ def _seed_demo_unit(password: str, round_name: str) -> None:
     from .certification.models import Certification
     from .core import storage
     from .core.validators import credit_code_check_char, id_check_char
-    from .declarations.legacy import import_rows
+    from .declarations.importer import import_rows
 
     if db.session.execute(select(EnterpriseUser.id).where(
             EnterpriseUser.mobile == DEMO_UNIT_MOBILE)).first() is not None:

@@ -18,9 +18,13 @@ def build_admin(app) -> Admin:
     from ..certification.admin import CertificationQueueView, CertificationView
     from ..certification.models import Certification
     from ..core.models import AuditEvent
-    from ..declarations.admin import RoundView
+    from ..declarations.admin import (
+        AllDeclarationsView,
+        InitialQueueView,
+        RoundView,
+        SecondQueueView,
+    )
     from ..declarations.models import Declaration, Round
-    from ..declarations.review import AllDeclarationsView, InitialQueueView, SecondQueueView
     from ..pages.admin import PageTextView
     from ..pages.models import PageText
     from ..permits.admin import PermitReviewView

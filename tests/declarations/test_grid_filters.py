@@ -24,8 +24,8 @@ from flask_admin.model import filters as base_filters
 from sqlalchemy import delete, insert, select, update
 
 from talentadmin.declarations import workflow
+from talentadmin.declarations.admin import PermitFilter
 from talentadmin.declarations.models import Declaration, Round
-from talentadmin.declarations.review import PermitFilter
 from talentadmin.extensions import db
 from talentadmin.permits import workflow as permit_flow
 from talentadmin.permits.models import Permit, PermitRevision

@@ -405,7 +405,7 @@ def _row_ids(page: str) -> list[int]:
 
 
 def test_grid_counts_up_to_a_cap_then_pages_on(client, app, staff_login, three, monkeypatch):
-    from talentadmin.declarations import review
+    from talentadmin.declarations import admin as review
 
     staff_login("r1", "initial_reviewer")
     page = client.get("/admin/declaration_initial/?page_size=20").get_data(as_text=True)
@@ -441,7 +441,7 @@ def test_grid_reads_the_database_in_three_statements(client, app, staff_login, t
 
 @pytest.mark.parametrize("desc", [False, True])
 def test_grid_sorts_on_every_sortable_column(client, app, staff_login, three, desc):
-    from talentadmin.declarations.review import AllDeclarationsView
+    from talentadmin.declarations.admin import AllDeclarationsView
 
     with app.app_context():  # distinct names, ages and times, so each order is checkable
         for n, pk in enumerate(three):
@@ -484,7 +484,7 @@ def test_grid_labels_follow_edits_of_the_lists(client, app, staff_login, three):
 
 def test_the_row_renderer_follows_the_column_list():
     """rows_html unpacks the page's rows in column_list order: they must stay in step."""
-    from talentadmin.declarations.review import DeclarationView, _grid_columns
+    from talentadmin.declarations.admin import DeclarationView, _grid_columns
 
     keys = [column.key for column in _grid_columns()][1:]  # after the id
     assert ["round" if key == "round_name" else key for key in keys] == \

@@ -112,12 +112,10 @@ def test_admin_forms_drop_them_too(client, staff_login, app):
 def test_legacy_import_drops_them(app, runner, certified, open_round, tmp_path):
     """``flask import-legacy`` reads text from a file, not a form: the same rule applies
     (a NUL in a CSV was a database error on PostgreSQL)."""
-    from talentadmin.declarations import legacy
 
-    from ..declarations.test_legacy import MAN, row, write_csv
+    from ..declarations.test_importer import MAN, row, write_csv
 
     certified()
-    legacy.register_cli(app)
     path = write_csv(tmp_path / "old.csv", [row(1, 姓名="张\x00三\x1b", 院校="清华\x85大学",
                                                  年龄="\x00")])
     result = runner.invoke(args=["import-legacy", str(path)])

@@ -1,4 +1,4 @@
-"""``flask import-legacy``: declarations exported from the old system (旧版“朝阳国际人才港”).
+"""The importer of declarations exported from the old system (旧版“朝阳国际人才港”).
 
 The guide (三.3) keeps the personal information declared in the old system, but the business
 permission has to be opened again: this importer creates declarations only, never a permit.
@@ -44,7 +44,6 @@ from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import click
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -595,32 +594,3 @@ def import_file(path: str | Path, *, dry_run: bool = False,
     """Read ``path`` (CSV or XLSX) and import its rows: see the module's docstring."""
     rows = read_rows(path)
     return import_rows(rows, dry_run=dry_run, round_name=round_name, source=Path(path).name)
-
-
-# --- the command -------------------------------------------------------------------------------
-
-
-def register_cli(app) -> None:
-    """Add ``flask import-legacy`` (once, however often this is called)."""
-    if "import-legacy" in app.cli.commands:
-        return
-
-    @app.cli.command("import-legacy")
-    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-    @click.option("--dry-run", is_flag=True, help="Check and report only; nothing is saved.")
-    @click.option("--round", "round_name", default=None, metavar="NAME",
-                  help="Put every row into this existing round (the 批次 column is ignored). "
-                       "Without it, each row's 批次 must name an existing round.")
-    def import_legacy(file: str, dry_run: bool, round_name: str | None) -> None:
-        """Import declarations exported from the old system (CSV or XLSX).
-
-        Personal data and status are kept; business permissions are not carried over.
-        Prints one line per row and a summary; exits non-zero only when the file could
-        not be read, its header is wrong or --round names no round (nothing is imported
-        then); refused rows are reported, not fatal."""
-        try:
-            report = import_file(file, dry_run=dry_run, round_name=round_name)
-        except LegacyFileError as error:
-            raise click.ClickException(f"{error}. Nothing was imported.") from None
-        for line in report.lines():
-            click.echo(line)

@@ -12,8 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from talentadmin.certification.models import Certification
 from talentadmin.core.models import AuditEvent, StatusChange
 from talentadmin.core.validators import age_on, credit_code_check_char, id_check_char
-from talentadmin.declarations import legacy
-from talentadmin.declarations.models import Declaration, Round
+from talentadmin.declarations import importer as legacy
+from talentadmin.declarations.models import Declaration
 from talentadmin.extensions import db
 from talentadmin.permits.models import Permit, PermitRevision
 
@@ -76,9 +76,7 @@ def write_xlsx(path, rows, *, header=HEADER):
 
 @pytest.fixture
 def cli(app, runner):
-    """Invoke ``flask import-legacy`` (registered here until talentadmin/cli.py does it)."""
-    legacy.register_cli(app)
-    legacy.register_cli(app)  # twice is harmless
+    """Invoke ``flask import-legacy``."""
 
     def invoke(*args):
         result = runner.invoke(args=["import-legacy", *map(str, args)])
@@ -460,13 +458,6 @@ def test_every_state_has_a_chinese_name():
     assert "withdrawn" not in legacy.STATUSES  # not a state of the old system
 
 
-def test_the_command_is_registered_once(app):
-    legacy.register_cli(app)
-    command = app.cli.commands["import-legacy"]
-    legacy.register_cli(app)
-    assert app.cli.commands["import-legacy"] is command
-    with app.app_context():
-        assert db.session.execute(select(func.count()).select_from(Round)).scalar_one() == 0
 
 
 def test_import_rows_takes_list_names_as_written_in_the_lists(app, unit, tmp_path):
