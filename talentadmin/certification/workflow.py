@@ -1,19 +1,22 @@
-"""Unit certification (单位认证): states and who may move them."""
+"""Unit certification (单位认证): states and who may move them.
+
+Everything a transition means (roles, button text, reason, stamped date, notice) is declared
+here; the back office and the portal read it from this table."""
 
 from flask_babel import lazy_gettext as _l
 
-from ..core.workflow import ENTERPRISE, SYSTEM, Workflow, roles
+from ..core.workflow import ENTERPRISE, SYSTEM, State, Transition, Workflow, roles
 
 RECOGNISED = "recognised"  # uploaded and read; the operator has not submitted yet
 APPROVED = "approved"
 MANUAL_REVIEW = "manual_review"
 REJECTED = "rejected"
 
-LABELS = {
-    RECOGNISED: _l("Not submitted"),
-    APPROVED: _l("Approved"),
-    MANUAL_REVIEW: _l("Pending review"),
-    REJECTED: _l("Not approved"),
+STATES = {
+    RECOGNISED: State(_l("Not submitted"), "secondary"),
+    APPROVED: State(_l("Approved"), "success"),
+    MANUAL_REVIEW: State(_l("Pending review"), "warning"),
+    REJECTED: State(_l("Not approved"), "danger"),
 }
 
 REVIEWERS = roles("initial_reviewer", "admin")
@@ -23,12 +26,18 @@ WORKFLOW = Workflow(
     {
         RECOGNISED: {
             # Licence read cleanly, values unchanged, code not held by another account.
-            "auto_approve": (APPROVED, roles(SYSTEM)),
-            "submit_for_review": (MANUAL_REVIEW, roles(ENTERPRISE)),
+            "auto_approve": Transition(APPROVED, roles(SYSTEM), stamp="decided_at"),
+            "submit_for_review": Transition(MANUAL_REVIEW, roles(ENTERPRISE)),
         },
         MANUAL_REVIEW: {
-            "approve": (APPROVED, REVIEWERS),
-            "reject": (REJECTED, REVIEWERS),
+            "approve": Transition(APPROVED, REVIEWERS, label=_l("Approve"), stamp="decided_at",
+                                  notice="certification.approved", style="success"),
+            "reject": Transition(REJECTED, REVIEWERS, label=_l("Reject"), reason=True,
+                                 stamp="decided_at", notice="certification.rejected",
+                                 style="danger"),
         },
     },
+    STATES,
 )
+
+LABELS = WORKFLOW.labels()

@@ -1,7 +1,9 @@
 """State machines declared as data, and the one writer that moves a state.
 
 Each feature's ``workflow.py`` declares its table with :class:`Workflow`
-(``{state: {action: (next_state, roles)}}``). Every state change of every feature goes
+(``{state: {action: Transition}}`` and the states' labels and badges: everything a
+transition means — roles, label, reason, stamped date, notice — so queues, actions, buttons
+and notices are read from it). Every state change of every feature goes
 through :func:`move_many` here (:func:`move` for one record loaded in the session): a
 compare-and-set — ``UPDATE … WHERE id IN (…) AND status = :expected [AND version = :v]
 RETURNING`` — so that of two requests acting on the same record at the same moment exactly
@@ -19,7 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 SYSTEM = "system"
 ENTERPRISE = "enterprise"
@@ -46,27 +49,108 @@ class Conflict(Exception):
 
 
 @dataclass(frozen=True)
+class State:
+    """A state as people see it: its translated label and its Bootstrap badge colour."""
+
+    label: Any
+    badge: str = "secondary"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """Everything an action means, declared once in the feature's ``workflow.py``.
+
+    ``target``: the state it moves to; ``roles``: who may take it; ``label``: the text of its
+    button and bulk action (``None``: not a staff decision); ``reason``: a reason is required
+    (:func:`check_reason`); ``stamp``: the column the writer sets to now; ``values``:
+    constant columns the writer sets (``rejected_stage`` …); ``notice``: the kind of notice
+    (``core.notify``) the enterprise gets after the commit; ``confirm``: the question asked
+    before a bulk action; ``style``: the Bootstrap colour of its button.
+    """
+
+    target: str
+    roles: frozenset[str]
+    label: Any = None
+    reason: bool = False
+    stamp: str | None = None
+    values: dict = field(default_factory=dict)
+    notice: str | None = None
+    confirm: Any = None
+    style: str = "primary"
+
+
+@dataclass(frozen=True)
 class Workflow:
+    """``{state: {action: Transition}}`` plus the states' labels and badges.
+
+    An action keeps its meaning whatever state it leaves from (``withdraw`` from any
+    state is the same decision): :meth:`transition` answers for the action."""
+
     name: str
-    transitions: dict[str, dict[str, tuple[str, frozenset[str]]]]
+    transitions: dict[str, dict[str, Transition]]
+    states: dict[str, State] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        seen: dict[str, Transition] = {}
+        for state, actions in self.transitions.items():
+            for action, step in actions.items():
+                first = seen.setdefault(action, step)
+                if (first.label, first.reason, first.stamp, first.values, first.notice) != (
+                        step.label, step.reason, step.stamp, step.values, step.notice):
+                    raise ValueError(f"{self.name}.{action} means two things ({state})")
 
     def actions(self, state: str, roles) -> list[str]:
         """The actions ``roles`` may take from ``state``."""
-        return [action for action, (_, allowed) in self.transitions.get(state, {}).items()
-                if allowed & set(roles)]
+        return [action for action, step in self.transitions.get(state, {}).items()
+                if step.roles & set(roles)]
 
     def next_state(self, state: str, action: str, roles) -> str:
         try:
-            target, allowed = self.transitions[state][action]
+            step = self.transitions[state][action]
         except KeyError:
             raise TransitionError(state, action, "not possible from this state") from None
-        if not allowed & set(roles):
+        if not step.roles & set(roles):
             raise TransitionError(state, action, "not allowed for this role")
-        return target
+        return step.target
 
     def sources(self, action: str) -> list[str]:
         """The states ``action`` leaves from (for conditional bulk updates)."""
         return [state for state, actions in self.transitions.items() if action in actions]
+
+    def transition(self, action: str) -> Transition:
+        """What ``action`` means (``KeyError`` for an action the table does not know)."""
+        for actions in self.transitions.values():
+            if action in actions:
+                return actions[action]
+        raise KeyError(action)
+
+    def allowed(self, action: str, roles) -> bool:
+        """``roles`` may take ``action`` from at least one state."""
+        return any(action in self.actions(state, roles) for state in self.sources(action))
+
+    def decisions(self, roles=None, *, sources: Iterable[str] | None = None) -> list[str]:
+        """The staff decisions (actions with a label), in table order, that ``roles`` may
+        take (any role when ``None``) from ``sources`` (every state when ``None``)."""
+        found: dict[str, None] = {}
+        for state, actions in self.transitions.items():
+            if sources is not None and state not in sources:
+                continue
+            for action, step in actions.items():
+                if step.label is not None and (roles is None or step.roles & set(roles)):
+                    found[action] = None
+        return list(found)
+
+    def label(self, state: str):
+        return self.states[state].label if state in self.states else state
+
+    def badge(self, state: str) -> str:
+        return self.states[state].badge if state in self.states else "secondary"
+
+    def labels(self) -> dict:
+        return {state: s.label for state, s in self.states.items()}
+
+    def badges(self) -> dict[str, str]:
+        return {state: s.badge for state, s in self.states.items()}
 
 
 def roles(*names: str) -> frozenset[str]:
@@ -122,7 +206,10 @@ def move_many(model, ids: Iterable[int], workflow: Workflow, action: str, roles,
                if action in workflow.actions(s, roles)]
     if not wanted or not sources:
         return []
-    changes = dict(values or {})
+    step = workflow.transition(action)
+    changes = {**step.values, **(values or {})}
+    if step.stamp and step.stamp not in changes:
+        changes[step.stamp] = utcnow()
     if hasattr(model, "version"):
         changes["version"] = model.version + 1
     moved: list[Moved] = []
@@ -157,9 +244,14 @@ def move(record, workflow: Workflow, action: str, roles, *, actor=None,
     from sqlalchemy.orm.attributes import set_committed_value
 
     from ..extensions import db
+    from .timeutil import utcnow
 
     model, before = type(record), record.status
     target = workflow.next_state(before, action, roles)
+    step = workflow.transition(action)
+    values = {**step.values, **(values or {})}
+    if step.stamp and step.stamp not in values:
+        values[step.stamp] = utcnow()
     db.session.flush()  # the record's own pending changes first (with their version check)
     versioned = hasattr(model, "version")
     moved = move_many(model, [record.id], workflow, action, roles, actor=actor, reason=reason,
@@ -168,7 +260,7 @@ def move(record, workflow: Workflow, action: str, roles, *, actor=None,
     if not moved:
         raise Conflict(db.session.execute(
             select(model.status).where(model.id == record.id)).scalar_one_or_none())
-    for key, value in {"status": target, **(values or {})}.items():
+    for key, value in {"status": target, **values}.items():
         set_committed_value(record, key, value)
     if versioned:
         set_committed_value(record, "version", record.version + 1)

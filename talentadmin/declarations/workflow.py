@@ -1,8 +1,14 @@
-"""Declaration states and transitions: the two review stages of the guide's 四."""
+"""Declaration states and transitions: the two review stages of the guide's 四.
+
+Everything a transition means is declared here, once: who may take it, the text of its
+button and bulk action, whether it needs a reason, the date it stamps, the columns it sets
+and the notice the enterprise gets. The back office's queues, actions and decision buttons,
+the portal's status labels and the notices are read from this table.
+"""
 
 from flask_babel import lazy_gettext as _l
 
-from ..core.workflow import ENTERPRISE, Workflow, roles
+from ..core.workflow import ENTERPRISE, State, Transition, Workflow, roles
 
 DRAFT = "draft"
 PENDING_INITIAL = "pending_initial"
@@ -11,52 +17,71 @@ COMPLETED = "completed"
 REJECTED = "rejected"
 WITHDRAWN = "withdrawn"  # instead of a deletion: no personal record disappears untraced
 
-LABELS = {
-    DRAFT: _l("Draft"),
-    PENDING_INITIAL: _l("Pending review"),
-    PENDING_SECOND: _l("Pending second review"),
-    COMPLETED: _l("Completed"),
-    REJECTED: _l("Not approved"),
-    WITHDRAWN: _l("Withdrawn"),
+STATES = {
+    DRAFT: State(_l("Draft"), "secondary"),
+    PENDING_INITIAL: State(_l("Pending review"), "warning"),
+    PENDING_SECOND: State(_l("Pending second review"), "info"),
+    COMPLETED: State(_l("Completed"), "success"),
+    REJECTED: State(_l("Not approved"), "danger"),
+    WITHDRAWN: State(_l("Withdrawn"), "dark"),
 }
 STAGES = {"initial": _l("Initial review"), "second": _l("Second review")}
-BADGES = {DRAFT: "secondary", PENDING_INITIAL: "warning", PENDING_SECOND: "info",
-          COMPLETED: "success", REJECTED: "danger", WITHDRAWN: "dark"}
 
 INITIAL = roles("initial_reviewer", "admin")
 SECOND = roles("second_reviewer", "admin")
 OWNER = roles(ENTERPRISE)
 ADMIN = roles("admin")
 
+SUBMIT = Transition(PENDING_INITIAL, OWNER)
+RESUBMIT = Transition(PENDING_INITIAL, OWNER)
+PASS_INITIAL = Transition(PENDING_SECOND, INITIAL, label=_l("Pass (initial review)"),
+                          stamp="initial_passed_at", notice="declaration.passed_initial",
+                          confirm=_l("Pass the selected declarations?"),
+                          style="success")
+REJECT_INITIAL = Transition(REJECTED, INITIAL, label=_l("Reject (initial review)"),
+                            reason=True, values={"rejected_stage": "initial"},
+                            notice="declaration.rejected", style="danger")
+PASS_SECOND = Transition(COMPLETED, SECOND, label=_l("Pass (second review)"),
+                         stamp="second_passed_at", notice="declaration.completed",
+                         confirm=_l("Pass the selected declarations?"),
+                         style="success")
+# Back to the initial stage on resubmission (the guide's 四).
+REJECT_SECOND = Transition(REJECTED, SECOND, label=_l("Reject (second review)"),
+                           reason=True, values={"rejected_stage": "second"},
+                           notice="declaration.rejected", style="danger")
+WITHDRAW = Transition(WITHDRAWN, ADMIN, label=_l("Withdraw"), reason=True,
+                      style="secondary")
+
 WORKFLOW = Workflow(
     "declaration",
     {
-        DRAFT: {"submit": (PENDING_INITIAL, OWNER), "withdraw": (WITHDRAWN, ADMIN)},
-        PENDING_INITIAL: {
-            "pass_initial": (PENDING_SECOND, INITIAL),
-            "reject_initial": (REJECTED, INITIAL),
-            "withdraw": (WITHDRAWN, ADMIN),
-        },
-        PENDING_SECOND: {
-            "pass_second": (COMPLETED, SECOND),
-            "reject_second": (REJECTED, SECOND),  # back to the initial stage on resubmission
-            "withdraw": (WITHDRAWN, ADMIN),
-        },
-        REJECTED: {"resubmit": (PENDING_INITIAL, OWNER), "withdraw": (WITHDRAWN, ADMIN)},
-        COMPLETED: {"withdraw": (WITHDRAWN, ADMIN)},
+        DRAFT: {"submit": SUBMIT, "withdraw": WITHDRAW},
+        PENDING_INITIAL: {"pass_initial": PASS_INITIAL, "reject_initial": REJECT_INITIAL,
+                          "withdraw": WITHDRAW},
+        PENDING_SECOND: {"pass_second": PASS_SECOND, "reject_second": REJECT_SECOND,
+                         "withdraw": WITHDRAW},
+        REJECTED: {"resubmit": RESUBMIT, "withdraw": WITHDRAW},
+        COMPLETED: {"withdraw": WITHDRAW},
     },
+    STATES,
 )
 
 # Reporting to the municipal bureau: the state stays, the date and batch are recorded
 # (once: the writer's condition is ``reported_at IS NULL``).
-REPORTING = Workflow("declaration", {COMPLETED: {"report": (COMPLETED, roles("supervisor"))}})
+REPORTING = Workflow(
+    "declaration",
+    {COMPLETED: {"report": Transition(
+        COMPLETED, roles("supervisor"), label=_l("Mark as reported to the municipal bureau"),
+        notice="declaration.reported")}},
+    STATES,
+)
 
 EDITABLE = {DRAFT, REJECTED}
-REJECT_STAGE = {"reject_initial": "initial", "reject_second": "second"}
-DECISIONS = {
-    "pass_initial": _l("Pass (initial review)"),
-    "reject_initial": _l("Reject (initial review)"),
-    "pass_second": _l("Pass (second review)"),
-    "reject_second": _l("Reject (second review)"),
-    "withdraw": _l("Withdraw"),
-}
+
+# Read from the table (kept for the code that names them).
+LABELS = WORKFLOW.labels()
+BADGES = WORKFLOW.badges()
+DECISIONS = {action: WORKFLOW.transition(action).label for action in WORKFLOW.decisions()}
+REJECT_STAGE = {action: WORKFLOW.transition(action).values["rejected_stage"]
+                for action in WORKFLOW.decisions()
+                if "rejected_stage" in WORKFLOW.transition(action).values}

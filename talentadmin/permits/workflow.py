@@ -1,17 +1,20 @@
-"""Business permission revisions: submitted, then approved or rejected by staff."""
+"""Business permission revisions: submitted, then approved or rejected by staff.
+
+Everything a transition means (roles, button text, reason, stamped date, notice) is declared
+here; the back office and the portal read it from this table."""
 
 from flask_babel import lazy_gettext as _l
 
-from ..core.workflow import Workflow, roles
+from ..core.workflow import State, Transition, Workflow, roles
 
 PENDING = "pending"
 APPROVED = "approved"
 REJECTED = "rejected"
 
-LABELS = {
-    PENDING: _l("Pending review"),
-    APPROVED: _l("Approved"),
-    REJECTED: _l("Business permission not approved"),
+STATES = {
+    PENDING: State(_l("Pending review"), "warning"),
+    APPROVED: State(_l("Approved"), "success"),
+    REJECTED: State(_l("Business permission not approved"), "danger"),
 }
 
 REVIEWERS = roles("initial_reviewer", "admin")
@@ -20,8 +23,16 @@ WORKFLOW = Workflow(
     "permit",
     {
         PENDING: {
-            "approve": (APPROVED, REVIEWERS),
-            "reject": (REJECTED, REVIEWERS),
+            "approve": Transition(APPROVED, REVIEWERS, label=_l("Approve"),
+                                  stamp="decided_at", notice="permit.approved",
+                                  confirm=_l("Approve the selected applications?"),
+                                  style="success"),
+            "reject": Transition(REJECTED, REVIEWERS, label=_l("Reject"), reason=True,
+                                 stamp="decided_at", notice="permit.rejected",
+                                 style="danger"),
         },
     },
+    STATES,
 )
+
+LABELS = WORKFLOW.labels()
