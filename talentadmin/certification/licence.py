@@ -1,7 +1,13 @@
 """Turn the OCR lines of a business licence (营业执照) into its 名称 and 统一社会信用代码.
 
 Pure Python: no OCR import. Input lines are ``(text, box, confidence)`` with ``box`` four
-``(x, y)`` points in an upright page frame (y grows downwards).
+``(x, y)`` points in an upright page frame (y grows downwards) and ``confidence`` the line's
+score or one score per character of ``text``.
+
+A credit code is reported valid only when it was read as printed and passes every check of
+:mod:`talentadmin.core.creditcode` (registrar pair, division, GB 11714, GB 32100). A code that
+fails is corrected when exactly one code within the OCR confusions passes them all; the
+correction is reported as such (``code_corrected_from``), never as a valid reading.
 """
 
 from __future__ import annotations
@@ -10,11 +16,15 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from itertools import combinations, product
 
-from talentadmin.core.validators import CREDIT_CODE_ALPHABET, is_valid_credit_code
+from talentadmin.core.creditcode import ALPHABET as CREDIT_CODE_ALPHABET
+from talentadmin.core.creditcode import credit_code_valid
 
 Point = tuple[float, float]
-OcrLine = tuple[str, Sequence[Point], float]
+Confidence = float | Sequence[float]  # the line's score, or one per character
+OcrLine = tuple[str, Sequence[Point], Confidence]
 
 NAME_LABEL = "名称"
 CODE_LABEL = "统一社会信用代码"
@@ -100,21 +110,43 @@ _EDGE_JUNK = re.compile(r"^[^\u4e00-\u9fffA-Za-z0-9（]+|[^\u4e00-\u9fffA-Za-z0-
 _CODE_CONFUSIONS = str.maketrans({"O": "0", "I": "1", "Z": "2", "S": "5", "V": "U"})
 _CODE_RUN = re.compile(f"[{CREDIT_CODE_ALPHABET}]+")
 _CODE_LEN = 18
-_REGISTRAR_CHARS = "123456789ANY"
+_REGISTRAR_CHARS = "123456789AGJNQY"
+
+# What OCR mistakes a code character for, inside the GB 32100 alphabet (the letters outside it,
+# S, I, Z, V, O, are folded to 5, 1, 2, U, 0 before anything else: 5↔S, 1↔I, 2↔Z, U↔V).
+CODE_CONFUSABLE = {
+    "8": "B", "B": "8",
+    "0": "DQ", "D": "0Q", "Q": "0D",
+    "1": "T", "T": "1",
+    "6": "G", "G": "6",
+}
+LOW_CHAR_CONFIDENCE = 0.9  # a code character scored below this may be a confusion
+MAX_CORRECTED_POSITIONS = 6  # characters tried, the least confident first
+MAX_CORRECTIONS = 2  # characters changed at once in one candidate
+NAME_CHAR_CONFIDENT = 0.85  # a name character scored below this is highlighted
 
 
 @dataclass(frozen=True)
 class LicenceFields:
-    """What :func:`parse_licence` found; ``None`` when a field was not found."""
+    """What :func:`parse_licence` found; ``None`` when a field was not found.
+
+    ``credit_code_valid``: the code was read as printed and passes every check.
+    ``code_corrected_from``: the code as read, when ``credit_code`` is the one code within the
+    OCR confusions that passes every check (``credit_code_valid`` is then False: a correction is
+    for a person to confirm). ``name_uncertain``: positions in ``name`` of the characters read
+    with a low score.
+    """
 
     name: str | None
     credit_code: str | None
     credit_code_valid: bool
     name_from_label: bool = field(default=False, compare=False)
+    code_corrected_from: str | None = field(default=None, compare=False)
+    name_uncertain: tuple[int, ...] = field(default=(), compare=False)
 
     @property
     def complete(self) -> bool:
-        """A labelled name and a code passing the check: nothing more to look for."""
+        """A labelled name and a code passing the checks: nothing more to look for."""
         return bool(self.name and self.name_from_label and self.credit_code_valid)
 
 
@@ -126,6 +158,11 @@ class _Box:
     text: str
     compact: str
     quad: tuple[Point, Point, Point, Point]
+    confs: tuple[float, ...] = ()  # one per character of ``compact``
+
+    @property
+    def conf(self) -> float:
+        return sum(self.confs) / len(self.confs) if self.confs else 1.0
 
     @property
     def x0(self) -> float:
@@ -184,11 +221,12 @@ def _dist(a: Point, b: Point) -> float:
 def parse_licence(lines: Iterable[OcrLine]) -> LicenceFields:
     """Find the 名称 and the 统一社会信用代码 in OCR lines."""
     boxes = to_boxes(lines)
-    code, valid = extract_credit_code(boxes)
-    name = labelled_name(boxes)
-    if name:
-        return LicenceFields(name, code, valid, name_from_label=True)
-    return LicenceFields(_nearest_company_line(boxes, _name_anchor(boxes)), code, valid)
+    code, valid, corrected_from = read_credit_code(boxes)
+    name = best_name(boxes)
+    if name is None:
+        return LicenceFields(None, code, valid, code_corrected_from=corrected_from)
+    return LicenceFields(name.value, code, valid, name_from_label=name.from_label,
+                         code_corrected_from=corrected_from, name_uncertain=name.uncertain)
 
 
 def lines_to_read(known: Sequence[OcrLine], unread: Sequence[Sequence[Point]]) -> list[int]:
@@ -216,14 +254,40 @@ def lines_to_read(known: Sequence[OcrLine], unread: Sequence[Sequence[Point]]) -
 def to_boxes(lines: Iterable[OcrLine]) -> list[_Box]:
     """Axis-aligned boxes with a compact (NFKC, no spaces) text, in reading order."""
     boxes = []
-    for i, (text, box, _conf) in enumerate(lines):
+    for i, (text, box, conf) in enumerate(lines):
         points = [(float(p[0]), float(p[1])) for p in box]
-        compact = compact_text(text)
+        compact, confs = compact_with_confidences(text, conf)
         if compact and len(points) == 4:
             quad = (points[0], points[1], points[2], points[3])
-            boxes.append(_Box(i, text.strip(), compact, quad))
+            boxes.append(_Box(i, text.strip(), compact, quad, confs))
     boxes.sort(key=lambda b: (b.y0, b.x0))
     return boxes
+
+
+def compact_with_confidences(text: str, conf: Confidence) -> tuple[str, tuple[float, ...]]:
+    """:func:`compact_text` of ``text`` and a score per character of it.
+
+    ``conf`` is the line's score (every character gets it) or one score per character of
+    ``text`` (a sequence of another length counts as its mean for every character).
+    """
+    text = text or ""
+    if isinstance(conf, int | float):
+        per_char = [float(conf)] * len(text)
+    else:
+        scores = [float(c) for c in conf]
+        mean = sum(scores) / len(scores) if scores else 0.0
+        per_char = scores if len(scores) == len(text) else [mean] * len(text)
+    chars: list[str] = []
+    confs: list[float] = []
+    for char, score in zip(text, per_char, strict=True):
+        folded = re.sub(r"\s+", "", unicodedata.normalize("NFKC", char))
+        chars.append(folded)
+        confs.extend([score] * len(folded))
+    compact = "".join(chars)
+    if compact != compact_text(text):  # NFKC across characters (rare): line score for all
+        compact = compact_text(text)
+        confs = [min(per_char, default=0.0)] * len(compact)
+    return compact, tuple(confs)
 
 
 def compact_text(text: str) -> str:
@@ -233,7 +297,7 @@ def compact_text(text: str) -> str:
 
 def normalise_name(text: str) -> str:
     """Spaces removed, brackets in the full-width form printed on licences, no stray colons."""
-    value = _EDGE_JUNK.sub("", compact_text(text).replace("(", "（").replace(")", "）"))
+    value = _EDGE_JUNK.sub("", normalise_brackets(compact_text(text)))
     if value.count("（") == value.count("）") + 1 and value.rfind("（") > value.rfind("）"):
         value += "）"  # OCR often drops the closing bracket at the end of a line
     return value
@@ -247,18 +311,81 @@ def has_label(boxes: Sequence[_Box]) -> bool:
 # --- 名称 ------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class NameReading:
+    """A candidate 名称: its value, whether a label introduced it, a score per character."""
+
+    value: str
+    from_label: bool
+    confs: tuple[float, ...]
+
+    @property
+    def uncertain(self) -> tuple[int, ...]:
+        """Positions of the characters read with a low score."""
+        return tuple(i for i, c in enumerate(self.confs) if c < NAME_CHAR_CONFIDENT)
+
+    @property
+    def confident(self) -> bool:
+        return not self.uncertain
+
+    @property
+    def has_suffix(self) -> bool:
+        return self.value.endswith(NAME_SUFFIXES)
+
+
 def extract_name(boxes: Sequence[_Box]) -> str | None:
-    """The text the 名称 label introduces, else the nearest company-like line."""
-    return labelled_name(boxes) or _nearest_company_line(boxes, _name_anchor(boxes))
+    """The best 名称 candidate's value (see :func:`best_name`)."""
+    name = best_name(boxes)
+    return name.value if name else None
 
 
 def labelled_name(boxes: Sequence[_Box]) -> str | None:
     """The value a 名称 label introduces (same box, right of it, wrapped under it)."""
+    names = _labelled_names(boxes)
+    return names[0].value if names else None
+
+
+def best_name(boxes: Sequence[_Box]) -> NameReading | None:
+    """The 名称: the values 名称 labels introduce and the company-like lines, preferring one
+    that ends in a company-form suffix and was read with confidence, then a labelled one,
+    then one with a suffix, then the first labelled one (nearest the label for the lines)."""
+    candidates = [*_labelled_names(boxes), *_company_lines(boxes, _name_anchor(boxes))]
+    if not candidates:
+        return None
+
+    def rank(pair: tuple[int, NameReading]) -> tuple[bool, bool, bool, int]:
+        order, name = pair
+        return (name.has_suffix and name.confident, name.from_label, name.has_suffix, -order)
+
+    return max(enumerate(candidates), key=rank)[1]
+
+
+def _labelled_names(boxes: Sequence[_Box]) -> list[NameReading]:
+    found = []
     for label_box, glued in _name_labels(boxes):
         value = _name_after_label(boxes, label_box, glued)
-        if value and _looks_like_name_value(value):
-            return value
-    return None
+        if value and _looks_like_name_value(value[0]):
+            found.append(NameReading(value[0], True, _value_confidences(value[0], value[1])))
+    return found
+
+
+def _value_confidences(value: str, sources: Sequence[_Box]) -> tuple[float, ...]:
+    """A score per character of ``value`` (cleaned from the ``sources`` texts): the score of
+    the source character it came from; a character with no source (an added bracket) gets
+    the lowest score of the sources."""
+    text = normalise_brackets("".join(b.compact for b in sources))
+    confs = [c for b in sources for c in b.confs]
+    floor = min(confs, default=0.0)
+    out = [floor] * len(value)
+    for block in SequenceMatcher(None, value, text, autojunk=False).get_matching_blocks():
+        for k in range(block.size):
+            out[block.a + k] = confs[block.b + k] if block.b + k < len(confs) else floor
+    return tuple(out)
+
+
+def normalise_brackets(text: str) -> str:
+    """ASCII brackets as the full-width ones printed on licences."""
+    return text.replace("(", "（").replace(")", "）")
 
 
 def _name_anchor(boxes: Sequence[_Box]) -> _Box | None:
@@ -275,6 +402,8 @@ def _name_labels(boxes: Sequence[_Box]) -> list[tuple[_Box, str]]:
             found.append((box, text[len(NAME_LABEL):]))
         elif text.rstrip(":：") == "称":
             found.append((box, ""))
+        elif text.startswith("称") and len(_CJK.findall(text)) >= 5:
+            found.append((box, text[1:]))  # 名 lost or apart, 称 glued to the value
         elif text == "名":
             right = _right_neighbours(boxes, box, max_gap=6.0)
             if right and right[0].compact.startswith("称"):
@@ -284,20 +413,24 @@ def _name_labels(boxes: Sequence[_Box]) -> list[tuple[_Box, str]]:
     return found
 
 
-def _name_after_label(boxes: Sequence[_Box], label: _Box, glued: str) -> str | None:
-    """The value glued to the label or right of it, plus a wrapped second line."""
+def _name_after_label(
+    boxes: Sequence[_Box], label: _Box, glued: str
+) -> tuple[str, list[_Box]] | None:
+    """The value glued to the label or right of it, plus a wrapped second line, and the boxes
+    it was read from."""
     if _clean_value(glued):
-        raw, first = glued, label
+        raw, first, sources = glued, label, [label]
     else:
         value_boxes = _value_boxes_right_of(boxes, label)
         if not value_boxes:
             return None
         raw, first = "".join(b.compact for b in value_boxes), value_boxes[0]
+        sources = list(value_boxes)
     for box in _wrapped_lines(boxes, label, first, glued=first is label):
         joined = _clean_value(raw + box.compact)
         if joined.endswith(NAME_SUFFIXES) and not box.compact.startswith(_TYPE_PREFIXES):
-            return joined
-    return _clean_value(raw)
+            return joined, [*sources, box]
+    return _clean_value(raw), sources
 
 
 def _value_boxes_right_of(boxes: Sequence[_Box], label: _Box) -> list[_Box]:
@@ -324,8 +457,9 @@ def _wrapped_lines(boxes: Sequence[_Box], label: _Box, first: _Box, glued: bool)
 
 
 def _clean_value(text: str) -> str:
-    """Cut a value at the next field label glued to it, then normalise it."""
-    value = compact_text(text).lstrip(":：")
+    """Cut a value at the next field label glued to it, strip the 名称 label's pieces glued
+    before it, then normalise it."""
+    value = strip_label_fragments(compact_text(text))
     for label in OTHER_LABELS:
         cut = value.find(label, 2)
         if cut > 0:
@@ -333,23 +467,38 @@ def _clean_value(text: str) -> str:
     return normalise_name(value)
 
 
+# The 名称 label or its pieces glued before a value: 名称, 称, 名: (a lone 名 stays: 名创优品…),
+# in brackets or not, with colons.
+_LABEL_FRAGMENT = re.compile(
+    r"^(?:[【\[〔「《(（]?(?:名称|称)[】\]〕」》)）]?[:：]?|名[:：]|[:：]+)+"
+)
+
+
+def strip_label_fragments(text: str) -> str:
+    """``text`` without the 名称 label pieces glued at its start (``称东莞…`` → ``东莞…``)."""
+    return _LABEL_FRAGMENT.sub("", compact_text(text))
+
+
 def _looks_like_name_value(value: str) -> bool:
     return len(_CJK.findall(value)) >= 2 and not value.startswith(_TYPE_PREFIXES)
 
 
-def _nearest_company_line(boxes: Sequence[_Box], anchor: _Box | None) -> str | None:
-    candidates = [b for b in boxes if _is_company_line(boxes, b)]
-    if not candidates:
-        return None
+def _company_lines(boxes: Sequence[_Box], anchor: _Box | None) -> list[NameReading]:
+    """The lines that look like a company name, nearest the 名称 label first (else top first)."""
+    lines = [b for b in boxes if _is_company_line(boxes, b)]
     if anchor is None:
-        best = min(candidates, key=lambda b: (b.y0, b.x0))
+        lines.sort(key=lambda b: (b.y0, b.x0))
     else:
-        best = min(candidates, key=lambda b: _distance(b, anchor))
-    return _clean_value(best.compact)
+        lines.sort(key=lambda b: _distance(b, anchor))
+    found = []
+    for box in lines:
+        value = _clean_value(box.compact)
+        found.append(NameReading(value, False, _value_confidences(value, [box])))
+    return found
 
 
 def _is_company_line(boxes: Sequence[_Box], box: _Box) -> bool:
-    value = normalise_name(box.compact)
+    value = normalise_name(strip_label_fragments(box.compact))
     suffix = next((s for s in NAME_SUFFIXES if value.endswith(s)), None)
     if suffix is None or _NOT_IN_NAMES.search(box.compact):
         return False
@@ -367,41 +516,124 @@ def _is_company_line(boxes: Sequence[_Box], box: _Box) -> bool:
 
 
 def extract_credit_code(boxes: Sequence[_Box]) -> tuple[str | None, bool]:
-    """``(code, True)`` for a code passing the check character; else the best guess or None."""
+    """``(code, True)`` for a code read as printed and passing every check; else the best
+    guess (or its correction, see :func:`read_credit_code`) and False, or ``(None, False)``."""
+    code, valid, _read = read_credit_code(boxes)
+    return code, valid
+
+
+def read_credit_code(boxes: Sequence[_Box]) -> tuple[str | None, bool, str | None]:
+    """``(code, valid, corrected_from)``.
+
+    A code read as printed that passes every check wins (``valid``). Else the best guess; when
+    it fails the checks and exactly one code within the OCR confusions of its least confident
+    characters passes them all (:func:`correct_code`), that code, with the guess as
+    ``corrected_from``.
+    """
     sources = list(_code_sources(boxes))
-    for text, anchored in sources:
+    for text, _confs, anchored in sources:
         code = _valid_code_in(text, anchored)
         if code:
-            return code, True
-    for text, anchored in sources:
-        guess = _code_guess(text, anchored)
+            return code, True, None
+    for text, confs, anchored in sources:
+        guess = _code_guess(text, confs, anchored)
         if guess:
-            return guess, False
-    return None, False
+            code, code_confs = guess
+            corrected = correct_code(code, code_confs)
+            return (corrected, False, code) if corrected else (code, False, None)
+    return None, False, None
+
+
+def correct_code(read: str, confs: Sequence[float] | None = None) -> str | None:
+    """The one code within the OCR confusions of ``read`` that passes every check, or None.
+
+    ``read`` is an 18-character code (after folding) failing the checks. Characters 3–8 are
+    digits: a confusable letter there is read as its digit. Then up to
+    :data:`MAX_CORRECTIONS` characters are swapped at once among the
+    :data:`MAX_CORRECTED_POSITIONS` confusable ones scoring lowest (those under
+    :data:`LOW_CHAR_CONFIDENCE` when ``confs`` says which). None when no candidate or more
+    than one passes: a guess between two codes is no correction.
+    """
+    if len(read) != _CODE_LEN or credit_code_valid(read):
+        return None
+    chars = list(read)
+    for i in range(2, 8):
+        if not chars[i].isdigit():
+            digit = next((c for c in CODE_CONFUSABLE.get(chars[i], "") if c.isdigit()), None)
+            if digit is None:
+                return None
+            chars[i] = digit
+    scores = list(confs) if confs is not None and len(confs) == _CODE_LEN else [1.0] * _CODE_LEN
+    alternatives = _alternatives_at(chars)
+    low = [i for i in alternatives if scores[i] < LOW_CHAR_CONFIDENCE]
+    tried = sorted(low or alternatives, key=lambda i: scores[i])[:MAX_CORRECTED_POSITIONS]
+    passing: set[str] = set()
+    base = "".join(chars)
+    if base != read and credit_code_valid(base):
+        passing.add(base)
+    for count in range(1, MAX_CORRECTIONS + 1):
+        for positions in combinations(tried, count):
+            for swaps in product(*(alternatives[i] for i in positions)):
+                candidate = chars.copy()
+                for i, c in zip(positions, swaps, strict=True):
+                    candidate[i] = c
+                code = "".join(candidate)
+                if credit_code_valid(code):
+                    passing.add(code)
+    return passing.pop() if len(passing) == 1 else None
+
+
+def _alternatives_at(chars: Sequence[str]) -> dict[int, str]:
+    """For each position, the confusable characters that may stand there."""
+    found = {}
+    for i, char in enumerate(chars):
+        options = CODE_CONFUSABLE.get(char, "")
+        if i == 0:
+            options = "".join(c for c in options if c in _REGISTRAR_CHARS)
+        elif 2 <= i < 8:
+            options = ""  # digits already; no digit is confused with another digit
+        if options:
+            found[i] = options
+    return found
 
 
 def code_candidates(text: str) -> list[str]:
     """Runs over the GB 32100 alphabet in ``text`` after folding OCR confusions."""
-    folded = compact_text(text).upper().translate(_CODE_CONFUSIONS)
-    return _CODE_RUN.findall(folded)
+    return [run for run, _start in _code_runs(text)]
 
 
-def _code_sources(boxes: Sequence[_Box]) -> Iterable[tuple[str, bool]]:
-    """Texts to search, best first: glued to the label, right of it, below it, elsewhere."""
+def _code_runs(text: str) -> list[tuple[str, int]]:
+    """``(run, start)``: the alphabet runs of the folded ``text`` and where they start."""
+    folded = fold_code_text(text)
+    return [(m.group(), m.start()) for m in _CODE_RUN.finditer(folded)]
+
+
+def fold_code_text(text: str) -> str:
+    """Upper case, OCR letters outside the alphabet folded (O→0, I→1, Z→2, S→5, V→U), one
+    character for each character of the compact ``text``."""
+    compact = compact_text(text)
+    folded = "".join(c.upper() if len(c.upper()) == 1 else c for c in compact)
+    return folded.translate(_CODE_CONFUSIONS)
+
+
+def _code_sources(boxes: Sequence[_Box]) -> Iterable[tuple[str, tuple[float, ...], bool]]:
+    """Texts to search with their character scores, best first: glued to the label, right of
+    it, below it, elsewhere."""
     labels = _code_labels(boxes)
     used: set[int] = set()
     for label in labels:
         used.add(label.index)
-        yield _after_code_label(label.compact), True
+        after = _after_code_label(label.compact)
+        yield after, label.confs[len(label.compact) - len(after):], True
         right = _row_chain(boxes, label, first_gap=10.0, stop_at_label=False)[:3]
         used.update(b.index for b in right)
-        yield "".join(b.compact for b in right), True
+        yield "".join(b.compact for b in right), tuple(c for b in right for c in b.confs), True
         for box in _below(boxes, label):
             used.add(box.index)
-            yield box.compact, True
+            yield box.compact, box.confs, True
     for box in boxes:
         if box.index not in used and not _is_serial_number(boxes, box):
-            yield box.compact, False
+            yield box.compact, box.confs, False
 
 
 def _valid_code_in(text: str, anchored: bool) -> str | None:
@@ -410,23 +642,28 @@ def _valid_code_in(text: str, anchored: bool) -> str | None:
         if not anchored and len(run) != _CODE_LEN:
             continue
         windows = {run[i : i + _CODE_LEN] for i in range(len(run) - _CODE_LEN + 1)}
-        found += [w for w in windows if is_valid_credit_code(w) and _plausible_code(w)]
+        found += [w for w in windows if credit_code_valid(w)]
     return found[0] if len(set(found)) == 1 else None
 
 
-def _code_guess(text: str, anchored: bool) -> str | None:
-    runs = [r for r in code_candidates(text) if len(r) >= _CODE_LEN - 3]
+def _code_guess(
+    text: str, confs: Sequence[float], anchored: bool
+) -> tuple[str, tuple[float, ...]] | None:
+    runs = [(r, start) for r, start in _code_runs(text) if len(r) >= _CODE_LEN - 3]
     if not anchored:
-        runs = [r for r in runs if len(r) == _CODE_LEN and _plausible_code(r)]
+        runs = [(r, start) for r, start in runs if len(r) == _CODE_LEN and _plausible_code(r)]
     if not runs:
         return None
-    best = min(runs, key=lambda r: abs(len(r) - _CODE_LEN))
-    return best[:_CODE_LEN]
+    best, start = min(runs, key=lambda pair: abs(len(pair[0]) - _CODE_LEN))
+    scores = tuple(confs[start : start + _CODE_LEN]) if len(confs) == len(text) else ()
+    return best[:_CODE_LEN], scores
 
 
 def _plausible_code(code: str) -> bool:
-    """Registrar character and a 6-digit region code, as in GB 32100."""
-    return code[0] in _REGISTRAR_CHARS and code[2:8].isdigit()
+    """Registrar character and a 6-character run that may be a region code."""
+    return code[0] in _REGISTRAR_CHARS and all(
+        c.isdigit() or any(d.isdigit() for d in CODE_CONFUSABLE.get(c, "")) for c in code[2:8]
+    )
 
 
 def _code_labels(boxes: Sequence[_Box]) -> list[_Box]:

@@ -7,13 +7,14 @@ import logging
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..core import audit, storage
+from ..core import audit, creditcode, storage
 from ..core.errors import FieldError
 from ..core.notify import notify
 from ..core.timeutil import utcnow
 from ..core.workflow import ENTERPRISE, SYSTEM, Conflict, TransitionError, check_reason, move
 from ..extensions import db
 from . import workflow
+from .licence import parse_licence
 from .models import Certification
 
 log = logging.getLogger(__name__)
@@ -56,17 +57,39 @@ def upload(user, file_storage) -> Certification:
     except OcrError as error:  # unreadable after all: the operator types, staff review
         log.warning("licence OCR failed for attachment %s: %s", licence.id, error)
     else:
-        cert.ocr_name = reading.name
-        cert.ocr_credit_code = reading.credit_code
-        cert.ocr_code_valid = reading.credit_code_valid
-        cert.ocr_engine = reading.engine
-        cert.ocr_seconds = round(reading.seconds, 3)
+        record_reading(cert, reading)
     db.session.add(cert)
     db.session.flush()
     audit.record("certification.upload", target=cert, detail={
         "name_read": bool(cert.ocr_name), "code_read": bool(cert.ocr_credit_code),
-        "code_valid": cert.ocr_code_valid, "engine": cert.ocr_engine})
+        "code_valid": cert.ocr_code_valid, "code_corrected": cert.code_corrected,
+        "name_uncertain": bool(cert.ocr_name_uncertain), "engine": cert.ocr_engine})
     return cert
+
+
+def record_reading(cert: Certification, reading) -> None:
+    """Copy an OCR reading onto the record: the values, whether the code passed every check
+    as read, the code as read when the value is its correction, the uncertain name characters.
+
+    The details come from the reading's ``fields`` (a :class:`~.licence.LicenceFields`) when it
+    carries them, else from parsing its lines again; they are kept only where they describe
+    the values the reading reports (a vote between passes may report other values).
+    """
+    fields = getattr(reading, "fields", None) or parse_licence(reading.lines)
+    cert.ocr_name = reading.name
+    cert.ocr_credit_code = reading.credit_code
+    # Valid means read as printed and passing every check (registrar, division, GB 11714,
+    # GB 32100), whatever the engine module thought of it.
+    cert.ocr_code_valid = bool(reading.credit_code_valid and reading.credit_code
+                               and creditcode.credit_code_valid(reading.credit_code)
+                               and not (fields.credit_code == reading.credit_code
+                                        and fields.code_corrected_from))
+    if fields.credit_code == reading.credit_code and fields.code_corrected_from:
+        cert.ocr_code_corrected_from = fields.code_corrected_from
+    if fields.name == reading.name and fields.name_uncertain:
+        cert.ocr_name_uncertain = ",".join(str(i) for i in fields.name_uncertain)[:200]
+    cert.ocr_engine = reading.engine
+    cert.ocr_seconds = round(reading.seconds, 3)
 
 
 def _engine_name():
@@ -95,20 +118,25 @@ def code_held_elsewhere(code: str, user_id: int) -> bool:
 def submit(cert: Certification, *, name: str, credit_code: str, email: str) -> None:
     """The operator confirms (or corrects) the values: approve at once or queue for review.
 
-    Automatic approval needs a name and a check-digit-valid code from OCR, both
-    unchanged by the operator, and no other account holding that code. A second submit
-    of the same record (a double click) finds it moved and is refused.
+    Automatic approval needs all of: a name and a code read by OCR, the code read as printed
+    (not a correction) and passing every check (registrar and category, administrative
+    division, GB 11714 organisation code, GB 32100 check character), both values confirmed
+    unchanged, and no other account holding that code. A typed code failing only the
+    registrar, division or GB 11714 check is accepted and flagged for staff (``code_problems``).
+    A second submit of the same record (a double click) finds it moved and is refused.
     """
     if cert.status != workflow.RECOGNISED:
         raise FieldError("name", already_submitted())
     name, email, now = name.strip(), email.strip(), utcnow()
     conflict = code_held_elsewhere(credit_code, cert.enterprise_user_id)
-    clean = bool(cert.ocr_name and cert.ocr_credit_code and cert.ocr_code_valid)
+    problems = creditcode.soft_problems(credit_code)
+    clean = bool(cert.ocr_name and cert.ocr_credit_code and cert.ocr_code_valid
+                 and not cert.code_corrected)
     unchanged = name == (cert.ocr_name or "") and credit_code == (cert.ocr_credit_code or "")
     values = {"name": name, "credit_code": credit_code, "email": email, "submitted_at": now,
-              "conflict": conflict}
+              "conflict": conflict, "code_problems": ",".join(problems) or None}
     try:
-        if clean and unchanged and not conflict:
+        if clean and unchanged and not conflict and not problems:
             move(cert, workflow.WORKFLOW, "auto_approve", {SYSTEM},
                  values={**values, "decided_at": now})
         else:

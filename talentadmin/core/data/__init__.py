@@ -1,0 +1,1 @@
+"""Tables shipped with the code (generated; see each module)."""
