@@ -9,10 +9,13 @@ import pytest
 from talentadmin.certification.licence import (
     LicenceFields,
     code_candidates,
+    correct_code,
     lines_to_read,
     normalise_name,
     parse_licence,
+    strip_label_fragments,
 )
+from talentadmin.core.creditcode import complete_code, credit_code_problems
 from talentadmin.core.validators import (
     CREDIT_CODE_ALPHABET,
     credit_code_check_char,
@@ -211,8 +214,9 @@ def test_type_row_company_words_are_not_a_name():
 
 
 def code_with(rng: random.Random, region: str = "110105") -> str:
-    body = "91" + region + "".join(rng.choice(CREDIT_CODE_ALPHABET) for _ in range(9))
-    return body + credit_code_check_char(body)
+    """A random code passing every check (GB 11714 and GB 32100 check characters)."""
+    return complete_code("91" + region + "".join(rng.choice(CREDIT_CODE_ALPHABET)
+                                                 for _ in range(8)))
 
 
 @pytest.mark.parametrize(
@@ -358,3 +362,161 @@ def test_complete_needs_a_labelled_name_and_a_valid_code():
     assert labelled.complete
     assert not parse([line(NAME, 420, 520), line(CODE, 420, 160)]).complete
     assert not parse([line("名称", 170, 520, 150), line(NAME, 420, 520)]).complete
+
+
+# --- every check, and corrections ------------------------------------------------------
+
+# 91441900MA2EAMXB8B read with both B of positions 16 and 18 as 8 (defocus): the GB 32100
+# check character still matches, the GB 11714 one of the organisation code does not.
+TRUE_CODE = "91441900MA2EAMXB8B"
+DEFOCUSED = "91441900MA2EAMX888"
+
+
+def code_lines(read: str, conf=0.99) -> list:
+    return [line("统一社会信用代码", 130, 160, 240), line(read, 420, 160, conf=conf)]
+
+
+def test_wrong_code_passing_gb32100_is_never_reported_valid_and_is_corrected():
+    assert credit_code_problems(DEFOCUSED) == ["organisation"]
+    fields = parse(code_lines(DEFOCUSED))
+    assert fields.credit_code_valid is False
+    assert (fields.credit_code, fields.code_corrected_from) == (TRUE_CODE, DEFOCUSED)
+    assert correct_code(DEFOCUSED) == TRUE_CODE
+
+
+def test_a_valid_reading_is_not_a_correction():
+    fields = parse(code_lines(TRUE_CODE))
+    assert (fields.credit_code, fields.credit_code_valid) == (TRUE_CODE, True)
+    assert fields.code_corrected_from is None
+    assert correct_code(TRUE_CODE) is None
+
+
+def test_two_passing_candidates_are_no_correction():
+    # Read 91441900MAN8AQ7G7J with 8 as B and Q as 0: with the line's score only, another
+    # code within two confusions passes every check too, so nothing is corrected.
+    read = "91441900MANBA07G7J"
+    assert correct_code(read) is None
+    fields = parse(code_lines(read))
+    assert (fields.credit_code, fields.credit_code_valid, fields.code_corrected_from) == (
+        read, False, None)
+
+
+def test_character_scores_pick_the_positions_to_correct():
+    read, truth = "91441900MANBA07G7J", "91441900MAN8AQ7G7J"
+    scores = [0.5 if i in (11, 13) else 0.99 for i in range(18)]
+    assert correct_code(read, scores) == truth
+    fields = parse(code_lines(read, conf=scores))
+    assert (fields.credit_code, fields.code_corrected_from) == (truth, read)
+    assert fields.credit_code_valid is False
+
+
+def test_letters_in_the_division_part_are_read_as_digits():
+    read = "9144190D" + TRUE_CODE[8:]  # 91441900 with its last 0 read as D
+    assert correct_code(read) == TRUE_CODE
+    assert correct_code("9144190A" + TRUE_CODE[8:]) is None  # A is no digit's confusion
+
+
+@pytest.mark.parametrize("read", [
+    TRUE_CODE[:17],  # too short
+    "91441900MA2EAMXB8A",  # check character A: no confusion reaches the truth
+    "94441900MA2EAMXB8B",  # registrar 94 is no confusion of 91
+])
+def test_uncorrectable_readings_stay_as_read(read):
+    assert correct_code(read) is None
+
+
+def test_confusion_corrections_on_a_generated_set():
+    """One or two confusions (8↔B, 0↔D↔Q, 1↔T, 6↔G) on random valid codes: with character
+    scores every one is corrected; with the line's score only, nearly all, and a wrong code is
+    rare (figures in the README). Three confusions are never corrected to the truth."""
+    confusable = {"8": "B", "B": "8", "0": "DQ", "D": "0Q", "Q": "0D", "1": "T", "T": "1",
+                  "6": "G", "G": "6"}
+    rng = random.Random(21)
+    outcome = {(n, mode): [0, 0, 0] for n in (1, 2) for mode in ("chars", "line")}
+    for _ in range(1500):
+        code = code_with(rng, rng.choice(["110105", "441900", "310115", "330106"]))
+        spots = [i for i in range(18) if code[i] in confusable and not 2 <= i < 8]
+        for n in (1, 2):
+            if len(spots) < n:
+                continue
+            chosen = rng.sample(spots, n)
+            read = "".join(rng.choice(confusable[c]) if i in chosen else c
+                           for i, c in enumerate(code))
+            for mode, scores in (("chars", [0.5 if i in chosen else 0.99 for i in range(18)]),
+                                 ("line", None)):
+                fixed = correct_code(read, scores)
+                outcome[n, mode][0 if fixed == code else 1 if fixed is None else 2] += 1
+    for n in (1, 2):
+        right, _none, wrong = outcome[n, "chars"]
+        assert wrong == 0 and right / sum(outcome[n, "chars"]) > 0.99
+        right, _none, wrong = outcome[n, "line"]
+        assert right / sum(outcome[n, "line"]) > 0.9 and wrong / right < 0.005
+
+
+# --- names: label pieces, confidence, suffixes -------------------------------------
+
+
+@pytest.mark.parametrize(("raw", "clean"), [
+    ("称东莞市云帆智联科技有限公司", "东莞市云帆智联科技有限公司"),
+    ("名称：东莞市云帆智联科技有限公司", "东莞市云帆智联科技有限公司"),
+    ("名称东莞市云帆智联科技有限公司", "东莞市云帆智联科技有限公司"),
+    ("称:东莞市云帆智联科技有限公司", "东莞市云帆智联科技有限公司"),
+    ("名:东莞市云帆智联科技有限公司", "东莞市云帆智联科技有限公司"),
+    ("【名称】东莞市云帆智联科技有限公司", "东莞市云帆智联科技有限公司"),
+    ("(名称)东莞市云帆智联科技有限公司", "东莞市云帆智联科技有限公司"),
+    ("：东莞市云帆智联科技有限公司", "东莞市云帆智联科技有限公司"),
+    ("名创优品（广州）有限责任公司", "名创优品(广州)有限责任公司"),  # a name that starts with 名
+    ("东莞市名称科技有限公司", "东莞市名称科技有限公司"),  # 名称 inside a name stays
+])
+def test_label_fragments_are_stripped(raw, clean):
+    assert strip_label_fragments(raw) == clean
+
+
+def test_second_label_character_glued_to_the_name():
+    name = "东莞市云帆智联科技有限公司"
+    fields = parse(landscape([line(f"称{name}", 320, 520)]))
+    assert fields.name == name and fields.name_from_label
+    fields = parse(landscape([line("名", 170, 520), line(f"称{name}", 320, 520)]))
+    assert fields.name == name
+    fields = parse(landscape([line(f"称：{name}", 320, 520)]))
+    assert fields.name == name
+
+
+def test_name_starting_with_ming_keeps_it():
+    name = "名创优品（广州）有限责任公司"
+    fields = parse(landscape([line("名称", 170, 520, 150), line(name, 420, 520)]))
+    assert fields.name == name
+
+
+def test_uncertain_name_characters_are_marked():
+    name = "东莞市云帆智联科技有限公司"
+    scores = [0.99] * len(name)
+    scores[4] = 0.41  # 帆
+    fields = parse(landscape([line("名称", 170, 520, 150), line(name, 420, 520, conf=scores)]))
+    assert fields.name == name and fields.name_uncertain == (4,)
+    fields = parse(landscape([line("名称", 170, 520, 150), line(name, 420, 520)]))
+    assert fields.name_uncertain == ()
+    low = parse(landscape([line("名称", 170, 520, 150), line(name, 420, 520, conf=0.6)]))
+    assert low.name_uncertain == tuple(range(len(name)))  # a line score only: all of it
+
+
+def test_uncertain_characters_follow_the_label_strip():
+    name = "东莞市云帆智联科技有限公司"
+    scores = [0.99] * (len(name) + 1)
+    scores[5] = 0.3  # 帆, after the glued 称
+    fields = parse(landscape([line(f"称{name}", 320, 520, conf=scores)]))
+    assert fields.name == name and fields.name_uncertain == (4,)
+
+
+def test_confident_name_with_a_company_suffix_is_preferred():
+    # Glare: the labelled value lost its last character and was read with a low score; the
+    # same name is printed on a line elsewhere, read cleanly.
+    name = "东莞市云帆智联科技有限公司"
+    rows = [line("名称", 170, 520, 150), line(name[:-1], 420, 520, conf=0.55),
+            line(name, 420, 1100)]
+    assert parse(landscape(rows)).name == name
+    # A labelled name read cleanly wins over any other company line.
+    rows = [line("名称", 170, 520, 150), line(name, 420, 520),
+            line("北京某某网络有限公司", 420, 1100)]
+    fields = parse(landscape(rows))
+    assert fields.name == name and fields.name_from_label
