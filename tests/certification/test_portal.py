@@ -13,6 +13,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from talentadmin.certification.models import Certification
+from talentadmin.core.creditcode import complete_code
 from talentadmin.core.models import Attachment, AuditEvent
 from talentadmin.extensions import db
 
@@ -327,3 +328,127 @@ def test_easyocr_without_its_weights_refuses_to_start(tmp_path):
         create_app({"INSTANCE_PATH": str(tmp_path), "OCR_ENGINE": "easyocr"})
     with pytest.raises(RuntimeError, match="rapidocr"):
         create_app({"INSTANCE_PATH": str(tmp_path), "OCR_ENGINE": "tesseract"})
+
+
+# --- every check of the code, corrections and uncertain names ---------------------------
+
+
+def _reading_of(lines):
+    """What the OCR module reports for ``lines``: the real parsing of hand-written OCR lines
+    (an engine cannot be made to misread on cue)."""
+    from types import SimpleNamespace
+
+    from talentadmin.certification.licence import parse_licence
+
+    fields = parse_licence(lines)
+    return SimpleNamespace(name=fields.name, credit_code=fields.credit_code,
+                           credit_code_valid=fields.credit_code_valid, engine="rapidocr",
+                           seconds=0.5, lines=tuple(lines), fields=fields)
+
+
+def _box(text, x, y, conf=0.99):
+    w = 30 * len(text)
+    return (text, [(x, y), (x + w, y), (x + w, y + 30), (x, y + 30)], conf)
+
+
+DONGGUAN = "东莞市云帆智联科技有限公司"
+
+
+@pytest.fixture
+def ocr_reads(monkeypatch):
+    """Make the next upload read the given OCR lines."""
+    def use(lines):
+        from talentadmin.certification import ocr
+
+        monkeypatch.setattr(ocr, "read_licence", lambda *a, **k: _reading_of(lines))
+    return use
+
+
+def _png() -> bytes:
+    png = io.BytesIO()
+    Image.new("RGB", (50, 50), "white").save(png, format="PNG")
+    return png.getvalue()
+
+
+def test_corrected_code_is_shown_and_never_approved_automatically(operator, client, app,
+                                                                   ocr_reads):
+    # Defocus read both B of 91441900MA2EAMXB8B as 8: the GB 32100 check still holds, the
+    # GB 11714 one does not; the one code within the confusions passing every check is offered.
+    ocr_reads([_box("名称", 170, 520), _box(DONGGUAN, 420, 520),
+               _box("统一社会信用代码", 130, 160), _box("91441900MA2EAMX888", 420, 160)])
+    response = upload(client, _png(), "licence.png")
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert _prefilled(html, "credit_code") == "91441900MA2EAMXB8B"
+    assert 'id="code-corrected"' in html and "91441900MA2EAMX888" in html
+    (cert,) = certifications(app)
+    assert cert.ocr_code_corrected_from == "91441900MA2EAMX888" and not cert.ocr_code_valid
+    response, _ = confirm(client, response, name=DONGGUAN, credit_code="91441900MA2EAMXB8B")
+    assert response.status_code == 302
+    (cert,) = certifications(app)
+    assert cert.status == "manual_review" and not cert.code_changed and not cert.name_changed
+
+
+def test_reading_failing_the_organisation_check_names_it(operator, client, app, ocr_reads):
+    # Two confusions passing GB 32100 but not GB 11714, with no single correction: not valid,
+    # the failed check named on the confirm page.
+    read = "91441900MANBA07G7J"
+    ocr_reads([_box("名称", 170, 520), _box(DONGGUAN, 420, 520),
+               _box("统一社会信用代码", 130, 160), _box(read, 420, 160)])
+    response = upload(client, _png(), "licence.png")
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert _prefilled(html, "credit_code") == read
+    assert 'id="code-problems"' in html and "GB 11714" in html
+    (cert,) = certifications(app)
+    assert not cert.ocr_code_valid and cert.ocr_code_corrected_from is None
+
+
+def test_clean_reading_is_approved_automatically(operator, client, app, ocr_reads):
+    ocr_reads([_box("名称", 170, 520), _box(DONGGUAN, 420, 520),
+               _box("统一社会信用代码", 130, 160), _box("91441900MA2EAMXB8B", 420, 160)])
+    response = upload(client, _png(), "licence.png")
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'id="code-corrected"' not in html and 'id="name-uncertain"' not in html
+    response, _ = confirm(client, response, name=DONGGUAN, credit_code="91441900MA2EAMXB8B")
+    (cert,) = certifications(app)
+    assert cert.status == "approved" and cert.code_problems is None
+
+
+def test_uncertain_name_characters_are_highlighted(operator, client, app, ocr_reads):
+    scores = [0.99] * (len(DONGGUAN) + 1)
+    scores[5] = 0.3  # 帆, after the glued 称 of the label
+    ocr_reads([_box("称" + DONGGUAN, 320, 520, conf=scores),
+               _box("统一社会信用代码", 130, 160), _box("91441900MA2EAMXB8B", 420, 160)])
+    response = upload(client, _png(), "licence.png")
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert _prefilled(html, "name") == DONGGUAN
+    assert 'id="name-uncertain"' in html and '<mark class="name-uncertain">帆</mark>' in html
+    (cert,) = certifications(app)
+    assert cert.ocr_name_uncertain == "4"
+
+
+@pytest.mark.parametrize(("typed", "problem", "shown"), [
+    ("91441900MA2EAMX888", "organisation", "GB 11714"),
+    (complete_code("91999999MA01R8DQ"), "division", "GB/T 2260"),
+    (complete_code("94441900MA01R8DQ"), "registrar", "GB 32100"),
+])
+def test_typed_code_failing_a_soft_check_is_accepted_and_flagged(operator, client, app,
+                                                                 typed, problem, shown):
+    response = upload(client, _png(), "licence.png")
+    response, _ = confirm(client, response, name="北京某某科技有限公司", credit_code=typed)
+    assert response.status_code == 302
+    (cert,) = certifications(app)
+    assert cert.status == "manual_review" and cert.code_problems == problem
+    page = client.get("/certification/").get_data(as_text=True)
+    assert 'id="code-problems"' in page and shown in page
+
+
+def test_read_code_failing_a_soft_check_is_never_approved_automatically(operator, client, app,
+                                                                       ocr_reads):
+    code = complete_code("91999999MA01R8DQ")  # passes both check characters, no division
+    ocr_reads([_box("名称", 170, 520), _box(DONGGUAN, 420, 520),
+               _box("统一社会信用代码", 130, 160), _box(code, 420, 160)])
+    response = upload(client, _png(), "licence.png")
+    response, _ = confirm(client, response, name=DONGGUAN, credit_code=code)
+    (cert,) = certifications(app)
+    assert cert.status == "manual_review" and cert.code_problems == "division"
+    assert not cert.ocr_code_valid
