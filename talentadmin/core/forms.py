@@ -14,21 +14,12 @@ from wtforms.fields import (
     TextAreaField,
 )
 
-from .validators import strip_controls
+from .validators import multi_line, single_line, strip_controls  # noqa: F401  (re-exported)
 
 
-def single_line(value):
-    """A field's text without control characters (a list: each item)."""
-    if isinstance(value, str):
-        return strip_controls(value)
-    if isinstance(value, list):
-        return [single_line(item) for item in value]
-    return value
-
-
-def multi_line(value):
-    """A text area's text without control characters but the line feed and the tab."""
-    return strip_controls(value, multiline=True) if isinstance(value, str) else value
+def _unchecked(form, extra_validators=()) -> bool:
+    """The ``validate`` of a read-only field: it shows the record, nobody typed it."""
+    return True
 
 
 class Form(FlaskForm):
@@ -42,7 +33,14 @@ class Form(FlaskForm):
 
     Validators declared at import time carry lazily translated messages; Flask-Admin's
     templates only print errors that are ``str``, so they are resolved after validation.
+
+    ``read_only`` (``{field: attribute of the record}``) names the fields a subclass shows
+    but does not take: the field is drawn disabled with the record's ``attribute``, what is
+    posted for it is ignored and it is not validated (the admin's form of a record shows
+    what the enterprise submitted and staff may not change).
     """
+
+    read_only: dict[str, str] = {}
 
     class Meta(FlaskForm.Meta):
         def wrap_formdata(self, form, formdata):
@@ -76,6 +74,14 @@ class Form(FlaskForm):
             from flask_babel import get_locale
 
             return _wtforms_translations(str(get_locale()))
+
+    def process(self, formdata=None, obj=None, data=None, extra_filters=None, **kwargs) -> None:
+        super().process(formdata, obj, data, extra_filters, **kwargs)
+        for name, attribute in self.read_only.items():
+            field = self[name]
+            field.process(None, getattr(obj, attribute, None) if obj is not None else None)
+            field.render_kw = {**(field.render_kw or {}), "disabled": True}
+            field.validate = _unchecked
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)

@@ -8,6 +8,11 @@ superscripts, circled digits) is folded; the digits of other scripts (Arabic-Ind
 Devanagari ``३``…), which ``str.isdigit()``, ``int()`` and ``re``'s ``\\d`` all accept, are
 refused with the reason ``digits``: stored as typed, they would make the same ID number two
 different numbers (duplicates missed, searches empty).
+
+The second half of the module holds every WTForms validator and input filter of the project
+(portal and admin forms alike): thin wrappers that call the pure checks and translate their
+reasons. A validator keeps its message and parameters as attributes, so two forms can be
+compared validator by validator (``tests/declarations/test_forms_shared.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +20,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from wtforms.validators import InputRequired, Length, StopValidation, ValidationError
 
 # --- control characters ------------------------------------------------------
 
@@ -179,3 +188,256 @@ def mask_id_number(number: str) -> str:
     if not number or len(number) < 8:
         return "****"
     return f"{number[:4]}{'*' * (len(number) - 8)}{number[-4:]}"
+
+
+# =============================================================================================
+# WTForms validators and filters: the checks above, with translated messages
+# =============================================================================================
+
+# Beside any number field given digits of another script (see ``ascii_digits``).
+DIGITS_MESSAGE = _l("Use the digits 0–9: digits of other scripts (such as ٣ or ३) are not "
+                    "accepted.")
+REQUIRED_MESSAGE = _l("This field is required.")
+CHOICE_MESSAGE = _l("Choose an entry from the list.")
+MOBILE_MESSAGE = _l("Enter an 11-digit mainland mobile number starting with 1, e.g. 13800138000.")
+SMS_CODE_MESSAGE = _l("The SMS code is 6 digits.")
+PASSWORD_MIN, PASSWORD_MAX = 8, 128
+
+
+# --- filters: what a text field keeps of its input ---------------------------------------
+
+
+def single_line(value):
+    """A field's text without control characters (a list: each item)."""
+    if isinstance(value, str):
+        return strip_controls(value)
+    if isinstance(value, list):
+        return [single_line(item) for item in value]
+    return value
+
+
+def multi_line(value):
+    """A text area's text without control characters but the line feed and the tab."""
+    return strip_controls(value, multiline=True) if isinstance(value, str) else value
+
+
+# --- presence and length -------------------------------------------------------------------
+
+
+def required():
+    return InputRequired(message=REQUIRED_MESSAGE)
+
+
+class RequiredToSubmit:
+    """Required when the form is submitted for review (``form.submitting``, true when the
+    form has no such attribute); a draft may leave the field empty. Never sets the HTML
+    ``required`` flag: the browser must let a draft be saved half filled."""
+
+    def __init__(self, message=REQUIRED_MESSAGE) -> None:
+        self.message = message
+
+    def __call__(self, form, field) -> None:
+        if getattr(form, "submitting", True) and not str(field.data or "").strip():
+            raise StopValidation(str(self.message))
+
+
+def password_length():
+    return Length(
+        min=PASSWORD_MIN,
+        max=PASSWORD_MAX,
+        message=_l("The password must be 8 to 128 characters long."),
+    )
+
+
+def password_max():
+    return Length(max=PASSWORD_MAX, message=_l("The password is at most 128 characters."))
+
+
+class KnownChoice:
+    """The value, when given, is one of the field's choices (a code of the reference lists,
+    which may change while the form is open)."""
+
+    def __init__(self, message=CHOICE_MESSAGE) -> None:
+        self.message = message
+
+    def __call__(self, form, field) -> None:
+        if not field.data:
+            return
+        codes = {choice[0] if isinstance(choice, tuple) else getattr(choice, "value", choice)
+                 for choice in field.choices or ()}
+        if field.data not in codes - {""}:
+            raise ValidationError(str(self.message))
+
+
+# --- numbers ---------------------------------------------------------------------------------
+
+
+class WholeNumber:
+    """A whole number between ``minimum`` and ``maximum`` (full-width digits folded);
+    ``data`` becomes its ASCII digits."""
+
+    def __init__(self, minimum: int, maximum: int, message) -> None:
+        self.minimum, self.maximum, self.message = minimum, maximum, message
+
+    def __call__(self, form, field) -> None:
+        if not str(field.data or "").strip():
+            return
+        try:
+            number = whole_number(str(field.data))
+        except ValueError as error:
+            raise ValidationError(str(DIGITS_MESSAGE if str(error) == "digits"
+                                      else self.message)) from None
+        if not self.minimum <= number <= self.maximum:
+            raise ValidationError(str(self.message))
+        field.data = str(number)
+
+
+class MobileNumber:
+    """Normalise to the 11-digit mainland number (full-width digits, +86/0086 folded)."""
+
+    def __init__(self, message=MOBILE_MESSAGE) -> None:
+        self.message = message
+
+    def __call__(self, form, field) -> None:
+        if not field.data:
+            return
+        try:
+            field.data = normalize_mobile(field.data)
+        except ValueError as error:
+            raise ValidationError(str(DIGITS_MESSAGE if str(error) == "digits"
+                                      else self.message)) from None
+
+
+class SmsCodeFormat:
+    """Six digits 0-9 (full-width ones folded); ``data`` becomes the six digits."""
+
+    def __init__(self, message=SMS_CODE_MESSAGE) -> None:
+        self.message = message
+
+    def __call__(self, form, field) -> None:
+        if not field.data:
+            return
+        try:
+            code = ascii_digits(field.data).strip()
+        except ValueError:
+            raise ValidationError(str(DIGITS_MESSAGE)) from None
+        if not re.fullmatch(r"[0-9]{6}", code):
+            raise ValidationError(str(self.message))
+        field.data = code
+
+
+class Money:
+    """An amount in 万元: digits with at most two decimals, no sign, no exponent."""
+
+    def __init__(self, maximum: int = 10**10) -> None:
+        self.maximum = maximum
+
+    def __call__(self, form, field) -> None:
+        from decimal import Decimal
+
+        try:  # full-width digits, comma and point folded
+            raw = ascii_digits(field.data or "").strip().replace(",", "")
+        except ValueError:
+            raise ValidationError(str(DIGITS_MESSAGE)) from None
+        if not raw:
+            return
+        if raw.startswith("-"):
+            raise ValidationError(_("The amount cannot be negative."))
+        if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", raw):
+            raise ValidationError(_("Enter a number in 10,000 yuan, e.g. 125.50."))
+        if not re.fullmatch(r"[0-9]+(\.[0-9]{1,2})?", raw):
+            raise ValidationError(_("Use at most two decimals."))
+        if Decimal(raw) >= self.maximum:
+            raise ValidationError(_("The amount is too large."))
+        field.data = raw
+
+
+# --- the unified social credit code (the check itself: ``validate_credit_code``) -----------
+
+CREDIT_CODE_MESSAGES = {
+    "digits": DIGITS_MESSAGE,
+    "length": _l("The unified social credit code has 18 characters."),
+    "alphabet": _l("Use digits and capital letters only; the code never contains "
+                   "I, O, S, V or Z."),
+    "check": _l("The last character (check character) does not match the first 17: "
+                "check the code against the licence."),
+}
+
+
+class CreditCode:
+    """GB 32100: 18 characters, digits and capitals without I, O, S, V, Z, check character."""
+
+    messages = CREDIT_CODE_MESSAGES
+
+    def __call__(self, form, field) -> None:
+        if not field.data:
+            return
+        try:
+            field.data = validate_credit_code(field.data)
+        except ValueError as error:
+            raise ValidationError(str(self.messages.get(str(error), self.messages["check"]))
+                                  ) from None
+
+
+# --- the resident identity number, and what is derived from it -----------------------------
+
+ID_MESSAGES = {
+    "digits": DIGITS_MESSAGE,
+    "length": _l("The ID number has 18 characters."),
+    "lowercase_x": _l("Write the last character X in capitals."),
+    "format": _l("The ID number is 17 digits followed by a digit or X."),
+    "birth_date": _l("The birth date in the ID number (characters 7–14) is not a real date."),
+    "future": _l("The birth date in the ID number is in the future."),
+    "age": _l("The birth date in the ID number gives an age outside working age (16–80)."),
+    "check": _l("The last character (check character) does not match: check the number."),
+}
+
+
+def _form_today(form) -> date:
+    from .timeutil import local_today
+
+    return getattr(form, "today", None) or local_today()
+
+
+class IdNumber:
+    """GB 11643: 18 characters, a real birth date, working age, check character; ``data``
+    becomes the number (full-width digits folded). Today is ``form.today`` when the form
+    has one (the office's date otherwise)."""
+
+    messages = ID_MESSAGES
+
+    def __call__(self, form, field) -> None:
+        if not field.data:
+            return
+        try:
+            field.data = validate_id_number(field.data.strip(), _form_today(form))
+        except ValueError as error:
+            raise ValidationError(str(self.messages[str(error)])) from None
+
+
+class AgreesWithIdNumber:
+    """The gender or age (``derived``: ``"gender"`` or ``"age"``) agrees with the valid ID
+    number in the field ``source`` — filled in from it when left empty. Put it after the
+    ID number's field and, for an age, after :class:`WholeNumber`."""
+
+    def __init__(self, derived: str, source: str = "id_number") -> None:
+        if derived not in ("gender", "age"):
+            raise ValueError(derived)
+        self.derived, self.source = derived, source
+
+    def __call__(self, form, field) -> None:
+        number = form[self.source]
+        if field.errors or number.errors or not number.data:
+            return
+        if self.derived == "gender":
+            expected = id_gender(number.data)
+        else:
+            expected = str(age_on(id_birth_date(number.data), _form_today(form)))
+        typed = str(field.data or "").strip()
+        if not typed:
+            field.data = expected
+        elif typed != expected:
+            raise ValidationError(_("The gender does not match the ID number.")
+                                  if self.derived == "gender" else
+                                  _("The age does not match the ID number (%(age)d).",
+                                    age=int(expected)))
