@@ -36,7 +36,12 @@ DEFAULTS: dict[str, object] = {
     "SUPPORT_PHONE": "84296151",
     "TRUST_PROXY": 0,  # number of proxies in front (X-Forwarded-For hops)
     "TIMEZONE": "Asia/Shanghai",  # the office's zone: times are typed and shown in it
+    # Werkzeug's scrypt at its default cost (N=32768, r=8, p=1). A cheaper "scrypt:N:r:p" is
+    # refused unless the app is built with ``TESTING=True`` (the test suite's fast hashes).
+    "PASSWORD_HASH_METHOD": "scrypt",
 }
+
+PRODUCTION_SCRYPT = (2**15, 8, 1)  # (N, r, p): the least cost a running office may use
 
 _BOOLS = {"SMS_ENABLED", "CAPTCHA_TEST_MODE"}
 _INTS = {"SMS_HTTP_TIMEOUT", "TRUST_PROXY"}
@@ -57,6 +62,39 @@ def from_environment(environ: os._Environ | dict | None = None) -> dict[str, obj
         for key, value in environ.items()
         if key.startswith(PREFIX)
     }
+
+
+def scrypt_parameters(method: str) -> tuple[int, int, int]:
+    """``(N, r, p)`` of a Werkzeug method ``"scrypt"`` or ``"scrypt:N:r:p"``; ``ValueError``
+    for any other method or parameters scrypt cannot use."""
+    name, *args = method.split(":")
+    if name != "scrypt" or len(args) not in (0, 3):
+        raise ValueError(f"TALENTADMIN_PASSWORD_HASH_METHOD: use 'scrypt' or 'scrypt:N:r:p', "
+                         f"not {method!r}")
+    if not args:
+        return PRODUCTION_SCRYPT
+    try:
+        n, r, p = map(int, args)
+    except ValueError:
+        raise ValueError(f"TALENTADMIN_PASSWORD_HASH_METHOD: {method!r}: N, r and p are "
+                         f"whole numbers") from None
+    if n < 2 or n & (n - 1) or r < 1 or p < 1:
+        raise ValueError(f"TALENTADMIN_PASSWORD_HASH_METHOD: {method!r}: N is a power of two "
+                         f"above 1, r and p at least 1")
+    return n, r, p
+
+
+def _check_password_hash_method(settings: dict[str, object]) -> None:
+    """Refuse a password hash cheaper than production's unless the app is a test app:
+    ``TESTING`` set to ``True`` in the mapping given to ``create_app()`` (an environment
+    variable is a string, never ``True``, so no deployment setting unlocks it)."""
+    method = str(settings["PASSWORD_HASH_METHOD"])
+    n, r, p = scrypt_parameters(method)
+    floor_n, floor_r, floor_p = PRODUCTION_SCRYPT
+    cheap = n < floor_n or r < floor_r or p < floor_p
+    if cheap and settings.get("TESTING") is not True:
+        raise ValueError(f"TALENTADMIN_PASSWORD_HASH_METHOD: {method!r} costs less than "
+                         f"scrypt:{floor_n}:{floor_r}:{floor_p}; only the test suite may use it")
 
 
 def _instance_secret(instance: Path, name: str, nbytes: int) -> str:
@@ -89,6 +127,7 @@ def build(instance_path: str, overrides: dict | None = None) -> dict[str, object
     except pytz.UnknownTimeZoneError:
         raise ValueError(f"TALENTADMIN_TIMEZONE: unknown time zone {settings['TIMEZONE']!r}") \
             from None
+    _check_password_hash_method(settings)
 
     flask = {
         "SQLALCHEMY_DATABASE_URI": database_url,

@@ -6,6 +6,7 @@ import functools
 import secrets
 from datetime import datetime
 
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
@@ -28,15 +29,23 @@ def new_stamp() -> str:
     return secrets.token_hex(8)
 
 
+def hash_method() -> str:
+    """The configured ``PASSWORD_HASH_METHOD`` (checked when the app is built: production
+    cost unless a test app); Werkzeug's scrypt outside an app."""
+    if has_app_context():
+        return current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    return "scrypt"
+
+
 @functools.cache
-def _dummy_hash() -> str:
-    return generate_password_hash(secrets.token_urlsafe(16), method="scrypt")
+def _dummy_hash(method: str) -> str:
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
 
 
 def check_dummy_password(password: str) -> bool:
     """Spend the time of a real password check (the same scrypt cost) and fail: for a
     name that has no account or no password, so a failure takes as long either way."""
-    check_password_hash(_dummy_hash(), password)
+    check_password_hash(_dummy_hash(hash_method()), password)
     return False
 
 
@@ -46,7 +55,7 @@ class PasswordMixin:
     security_stamp: Mapped[str] = mapped_column(String(16), default=new_stamp)
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password, method="scrypt")
+        self.password_hash = generate_password_hash(password, method=hash_method())
         self.security_stamp = new_stamp()
 
     def check_password(self, password: str) -> bool:

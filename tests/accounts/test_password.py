@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from talentadmin.accounts.models import EnterpriseUser
+from talentadmin import config, create_app
+from talentadmin.accounts.models import EnterpriseUser, StaffUser
 from talentadmin.core.models import AuditEvent
 from talentadmin.extensions import db
 
-from ..conftest import PASSWORD, forget_minute_limit
+from ..conftest import PASSWORD, TEST_PASSWORD_HASH, forget_minute_limit
 
 MOBILE = "13800138000"
 
@@ -30,7 +31,54 @@ def test_password_is_hashed_with_scrypt(app, make_enterprise):
     make_enterprise(MOBILE)
     with app.app_context():
         stored = db.session.execute(select(EnterpriseUser.password_hash)).scalar_one()
-    assert stored.startswith("scrypt:") and PASSWORD not in stored
+    assert stored.startswith(f"{TEST_PASSWORD_HASH}$") and PASSWORD not in stored
+
+
+# --- the hash cost: production's, or the test suite's cheap one only in a test app --------
+
+
+def test_a_production_app_hashes_at_werkzeug_scrypt_cost(tmp_path, monkeypatch):
+    for name in ("TALENTADMIN_PASSWORD_HASH_METHOD", "TALENTADMIN_TESTING"):
+        monkeypatch.delenv(name, raising=False)
+    production = create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x",
+                             "DATABASE_URL": f"sqlite:///{tmp_path / 'prod.db'}"})
+    assert production.config["PASSWORD_HASH_METHOD"] == "scrypt"
+    with production.app_context():
+        staff = StaffUser(username="boss")
+        staff.set_password(PASSWORD)
+        assert staff.password_hash.startswith("scrypt:32768:8:1$")
+        assert staff.check_password(PASSWORD) and not staff.check_password("wrong")
+
+
+@pytest.mark.parametrize("method", ["scrypt:256:8:1", "scrypt:16384:8:1", "scrypt:32768:4:1"])
+def test_a_cheaper_hash_is_refused_outside_tests(tmp_path, method):
+    with pytest.raises(ValueError, match="PASSWORD_HASH_METHOD"):
+        create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x",
+                    "PASSWORD_HASH_METHOD": method})
+
+
+@pytest.mark.parametrize("testing", ["1", "true", "True"])
+def test_the_environment_cannot_unlock_the_test_cost(tmp_path, monkeypatch, testing):
+    """``TALENTADMIN_TESTING`` is a string: only ``TESTING=True`` given to ``create_app``
+    (the test suite) accepts a cheap hash."""
+    monkeypatch.setenv("TALENTADMIN_TESTING", testing)
+    monkeypatch.setenv("TALENTADMIN_PASSWORD_HASH_METHOD", TEST_PASSWORD_HASH)
+    with pytest.raises(ValueError, match="only the test suite may use it"):
+        config.build(str(tmp_path))
+
+
+@pytest.mark.parametrize("method", ["pbkdf2:sha256:600000", "md5", "scrypt:32768:8",
+                                    "scrypt:x:8:1", "scrypt:1000:8:1", "scrypt:1:8:1",
+                                    "scrypt:32768:8:0", ""])
+def test_a_method_that_is_not_scrypt_is_refused_even_in_tests(tmp_path, method):
+    with pytest.raises(ValueError, match="PASSWORD_HASH_METHOD"):
+        config.build(str(tmp_path), {"TESTING": True, "PASSWORD_HASH_METHOD": method})
+
+
+@pytest.mark.parametrize("method", ["scrypt", "scrypt:32768:8:1", "scrypt:65536:8:2"])
+def test_production_cost_or_more_is_accepted(tmp_path, method):
+    assert config.build(str(tmp_path), {"PASSWORD_HASH_METHOD": method})[
+        "PASSWORD_HASH_METHOD"] == method
 
 
 def test_wrong_password_and_unknown_number_read_the_same(portal, make_enterprise):
