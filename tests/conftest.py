@@ -1,7 +1,19 @@
-"""Fixtures: one database per test run (SQLite, or PostgreSQL by URL), emptied after each test.
+"""Fixtures: one database per test run (SQLite, or PostgreSQL by URL); each test's writes
+are rolled back at its end.
 
 Set ``TALENTADMIN_TEST_DATABASE_URL`` to run the suite on PostgreSQL; ``.ci/run`` does
 both. The schema is built by the migrations, exactly as in production.
+
+Rollback per test: the test's ``db.session`` work runs on one connection inside a
+transaction that is rolled back when the test ends; each session on it (one per app
+context: every request, every ``with app.app_context()``) opens a savepoint, so the app's
+``commit()`` releases a savepoint and its ``rollback()`` returns to one, and the SMS sent
+after a commit still leave. A test whose writes must reach other connections — a live
+server, threads, a second database connection — is marked ``real_commits`` (a test using
+``live_server`` is, by its fixture): it commits for real and the tables are emptied after it.
+
+Passwords are hashed at a test cost (``TEST_PASSWORD_HASH``): cheap scrypt, which
+``create_app`` accepts only with ``TESTING=True`` (never from the environment).
 """
 
 from __future__ import annotations
@@ -10,12 +22,15 @@ import json
 import os
 import re
 import shutil
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
 from hypothesis import HealthCheck, settings
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, func, select
+from sqlalchemy.engine import Engine
 
 from talentadmin import create_app
 from talentadmin.accounts import operations as account_ops
@@ -61,6 +76,9 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [item for item in items if not item.get_closest_marker("slow")]
 PASSWORD = "correct horse 42"
 
+# scrypt at N=256 (production: N=32768, refused unless TESTING): a hash in a millisecond.
+TEST_PASSWORD_HASH = "scrypt:256:8:1"
+
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
@@ -69,6 +87,7 @@ def app(tmp_path_factory):
     app = create_app(
         {
             "TESTING": True,
+            "PASSWORD_HASH_METHOD": TEST_PASSWORD_HASH,
             "INSTANCE_PATH": str(instance),
             "DATABASE_URL": database_url,
             "SECRET_KEY": "test-secret-key",
@@ -87,22 +106,81 @@ def app(tmp_path_factory):
 
 
 def empty_database(app) -> None:
-    """Back to the migrated schema with only the default texts, no SMS, no uploads."""
+    """Back to the migrated schema with only the default texts, no SMS, no uploads: one
+    DELETE per table that holds rows, then the default texts put back."""
     with app.app_context():
         db.session.rollback()
-        for table in reversed(db.metadata.sorted_tables):
-            db.session.execute(delete(table))
+        tables = db.metadata.sorted_tables
+        counts = db.session.execute(select(*(
+            select(func.count()).select_from(table).scalar_subquery() for table in tables
+        ))).one()
+        for table, rows in reversed(list(zip(tables, counts, strict=True))):
+            if rows:
+                db.session.execute(delete(table))
         seed_defaults()
         db.session.commit()
+    forget_files(app)
+
+
+def forget_files(app) -> None:
+    """No SMS sent, no file uploaded: what a test leaves outside the database."""
     Path(app.config["SMS_OUTBOX"]).unlink(missing_ok=True)
     shutil.rmtree(app.config["UPLOAD_FOLDER"], ignore_errors=True)
 
 
+@contextmanager
+def rolled_back(app):
+    """Everything written through ``db.session`` meanwhile is undone at the end.
+
+    The app's engine is swapped for one connection in an open transaction (Flask-SQLAlchemy
+    asks ``db.engines`` for its bind on every new session), and sessions join it with a
+    savepoint each. On SQLite the transaction is begun explicitly: pysqlite would not, and
+    the first savepoint released would then commit. Another thread on that connection, or
+    another connection to the database (a second app), would share or wait for the open
+    transaction: either fails at once with a message naming the remedy, ``real_commits``."""
+    with app.app_context():
+        engines = db.engines  # the app's own mapping: Flask-SQLAlchemy reads it each time
+        engine = engines[None]
+    db.session.session_factory.configure(join_transaction_mode="create_savepoint")
+    connection = engine.connect()
+    outer = connection.begin()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN")
+    owner = threading.get_ident()
+
+    def one_thread(*_args):
+        if threading.get_ident() != owner:
+            raise RuntimeError("another thread used the database of a rolled-back test: "
+                               "mark the test real_commits")
+
+    def one_connection(other):
+        if other.engine.url == engine.url:
+            raise RuntimeError("a second connection to the database of a rolled-back test "
+                               "(another app?): mark the test real_commits")
+
+    event.listen(connection, "before_execute", one_thread)
+    event.listen(Engine, "engine_connect", one_connection)
+    engines[None] = connection
+    try:
+        yield
+    finally:
+        engines[None] = engine
+        event.remove(Engine, "engine_connect", one_connection)
+        outer.rollback()
+        connection.close()
+
+
 @pytest.fixture(autouse=True)
-def _clean_database(app):
-    """Every test starts from the migrated schema with only the default texts."""
-    yield
-    empty_database(app)
+def _clean_database(request, app):
+    """Every test starts from the migrated schema with only the default texts: its writes
+    are rolled back after it, or, marked ``real_commits``, committed and then deleted."""
+    if request.node.get_closest_marker("real_commits") or "live_server" in request.fixturenames:
+        yield
+        empty_database(app)
+        return
+    with rolled_back(app):
+        yield
+    forget_files(app)
 
 
 @pytest.fixture
@@ -164,19 +242,24 @@ def forget_minute_limit(app) -> None:
         db.session.commit()
 
 
+# A rolled-back test's sessions send savepoints where the app sends BEGIN and COMMIT.
+SAVEPOINT = re.compile(r"(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT) ")
+
+
 @pytest.fixture
 def sql_log(app):
-    """``with sql_log() as statements:`` lists every SQL statement sent meanwhile."""
+    """``with sql_log() as statements:`` lists every SQL statement sent meanwhile, less
+    savepoints (a rolled-back test's sessions open one where the app would begin a
+    transaction): for counting the queries of a page, not its transactions."""
     from contextlib import contextmanager
-
-    from sqlalchemy import event
 
     @contextmanager
     def record():
         statements: list[str] = []
 
         def count(conn, cursor, statement, *args):
-            statements.append(statement)
+            if not SAVEPOINT.match(statement):
+                statements.append(statement)
 
         with app.app_context():
             engine = db.engine
@@ -403,26 +486,29 @@ def permit_form_data(**overrides) -> dict:
 
 
 @pytest.fixture
-def permitted(app, certified, portal, staff_login):
-    """A logged-in enterprise whose business permission was approved by a reviewer."""
-    from talentadmin.permits.models import PermitRevision
+def permitted(app, certified, portal):
+    """A logged-in enterprise whose business permission was approved by a reviewer.
+
+    The client logs in (the login page is the portal's); the application is made by the
+    permit form and operations, not by an upload over HTTP."""
+    from talentadmin.accounts.models import StaffUser
+    from talentadmin.permits import operations
+    from talentadmin.permits.forms import collect_files, permit_form
 
     def make(mobile: str = "13800138000", **kwargs) -> int:
         user_id = certified(mobile, **kwargs)
         response = portal.login_password(mobile, PASSWORD)
         assert response.status_code == 302
-        response = portal.post_multipart("/talent/permit/apply", permit_form_data())
-        assert response.status_code == 302, response.get_data(as_text=True)
-        with app.test_request_context():
-            from talentadmin.accounts.models import StaffUser
-            from talentadmin.permits import operations
-
+        with app.test_request_context("/talent/permit/apply", method="POST",
+                                      data=permit_form_data()):
+            form = permit_form(meta={"csrf": False})
+            assert form.validate() and collect_files(form, user_id), form.errors
+            revision = operations.submit(db.session.get(EnterpriseUser, user_id), form)
             staff = StaffUser(username=f"approver{user_id}", full_name="")
             staff.role_names = ["initial_reviewer"]
             staff.set_password(PASSWORD)
             db.session.add(staff)
-            revision = db.session.execute(select(PermitRevision).join(PermitRevision.permit)
-                                          .filter_by(enterprise_user_id=user_id)).scalar_one()
+            db.session.flush()
             assert operations.approve(revision, staff)
             db.session.commit()
         return user_id

@@ -10,7 +10,8 @@ from talentadmin.extensions import db
 
 
 def test_models_match_migrations(app):
-    with app.app_context(), db.engine.connect() as connection:
+    with app.app_context():
+        connection = db.session.connection()
         context = MigrationContext.configure(
             connection, opts={"compare_type": True, "render_as_batch": True}
         )
@@ -19,7 +20,8 @@ def test_models_match_migrations(app):
 
 
 def test_sqlite_runs_with_wal_and_foreign_keys(app):
-    with app.app_context(), db.engine.connect() as connection:
+    with app.app_context():
+        connection = db.session.connection()
         if connection.dialect.name != "sqlite":
             pytest.skip("SQLite pragmas")
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

@@ -29,7 +29,8 @@ def app(app, tmp_path_factory):
         return
     instance = tmp_path_factory.mktemp("dashboard")
     own = create_app({
-        **{key: app.config[key] for key in ("SMS_BACKEND", "SMS_ENABLED", "SERVER_NAME")},
+        **{key: app.config[key] for key in ("SMS_BACKEND", "SMS_ENABLED", "SERVER_NAME",
+                                            "PASSWORD_HASH_METHOD")},
         "TESTING": True, "INSTANCE_PATH": str(instance), "SECRET_KEY": "test-secret-key",
         "DATABASE_URL": TEST_DATABASE_URL or f"sqlite:///{instance / 'test.db'}",
         "REDIS_URL": None, "CAPTCHA_TEST_MODE": False,

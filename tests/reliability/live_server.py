@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def config_of(app) -> dict:
     """The settings another process needs to serve the same database, files and sessions."""
     keys = ("SECRET_KEY", "SMS_BACKEND", "SMS_ENABLED", "REDIS_URL", "UPLOAD_FOLDER",
-            "CAPTCHA_TEST_MODE", "SMS_OUTBOX", "DATA_KEY")
+            "CAPTCHA_TEST_MODE", "SMS_OUTBOX", "DATA_KEY", "PASSWORD_HASH_METHOD")
     return {"TESTING": True, "INSTANCE_PATH": app.instance_path,
             "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
             **{key: app.config[key] for key in keys if key in app.config}}

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 from talentadmin.accounts.models import EnterpriseUser
 from talentadmin.core.models import AuditEvent
 from talentadmin.extensions import db
 
 from ..conftest import csrf_in, staff_client
 from .test_concurrency import count, race
+
+pytestmark = pytest.mark.real_commits  # two requests at once: threads, a connection each
 
 
 def test_account_disabled_twice_at_once_changes_once(app, make_staff, make_enterprise):

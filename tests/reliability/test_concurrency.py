@@ -28,6 +28,8 @@ from ..conftest import PASSWORD, Portal, csrf_in, permit_form_data, staff_client
 from ..declarations.test_portal import declaration_data
 from ..declarations.test_review import IDS
 
+pytestmark = pytest.mark.real_commits  # threads, each with its own connection
+
 
 def race(*actions):
     """Run the callables in threads released at the same instant; their results."""

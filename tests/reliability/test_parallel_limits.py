@@ -22,6 +22,8 @@ from talentadmin.extensions import db
 
 from ..conftest import PASSWORD, Portal, captcha_in, csrf_in
 
+pytestmark = pytest.mark.real_commits  # threads, each with its own connection
+
 REDIS_URL = os.environ.get("TALENTADMIN_TEST_REDIS_URL")
 MOBILE = "13800138000"
 N = 12
@@ -42,7 +44,8 @@ def redis_app(app):
         "TESTING": True, "INSTANCE_PATH": app.instance_path,
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
         **{key: app.config[key] for key in ("SECRET_KEY", "SMS_BACKEND", "SMS_ENABLED",
-                                            "CAPTCHA_TEST_MODE", "SERVER_NAME")},
+                                            "CAPTCHA_TEST_MODE", "SERVER_NAME",
+                                            "PASSWORD_HASH_METHOD")},
         "REDIS_URL": REDIS_URL,
     })
 

@@ -9,11 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from werkzeug.datastructures import FileStorage
 
 from talentadmin.extensions import db
 
 from .live_server import serving
+
+pytestmark = pytest.mark.real_commits  # a live server in another process
 
 ROUNDS, FILES = 20, 8
 

@@ -38,9 +38,9 @@ def app(request, app, tmp_path_factory):
     if not REDIS_URL:
         pytest.skip("set TALENTADMIN_TEST_REDIS_URL to test sessions kept in Redis")
     own = create_app({
-        **{key: app.config[key] for key in ("TESTING", "SECRET_KEY", "SMS_BACKEND",
-                                            "SMS_ENABLED", "CAPTCHA_TEST_MODE", "SERVER_NAME",
-                                            "DATABASE_URL")},
+        **{key: app.config[key] for key in ("TESTING", "PASSWORD_HASH_METHOD", "SECRET_KEY",
+                                            "SMS_BACKEND", "SMS_ENABLED", "CAPTCHA_TEST_MODE",
+                                            "SERVER_NAME", "DATABASE_URL")},
         "INSTANCE_PATH": str(tmp_path_factory.mktemp("redis-sessions")),
         "REDIS_URL": REDIS_URL,
     })
