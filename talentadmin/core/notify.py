@@ -24,6 +24,7 @@ from .models import Notice
 
 log = logging.getLogger(__name__)
 
+# The text of each kind of notice. The features add theirs (:func:`notice_texts`).
 MESSAGES = {
     "certification.approved": _l("Your unit certification was approved."),
     "certification.rejected": _l("Your unit certification was not approved. Reason: "
@@ -32,15 +33,14 @@ MESSAGES = {
                           "declarations."),
     "permit.rejected": _l("Your business permission application was not approved. Reason: "
                           "%(reason)s"),
-    "declaration.passed_initial": _l("The declaration of %(name)s passed the initial review "
-                                     "and awaits the second review."),
-    "declaration.completed": _l("The declaration of %(name)s passed the second review "
-                                "(completed at district level)."),
-    "declaration.rejected": _l("The declaration of %(name)s was not approved. Reason: "
-                               "%(reason)s"),
-    "declaration.reported": _l("%(name)s was reported to the municipal talent bureau. "
-                               "%(text)s"),
 }
+
+
+def notice_texts(texts: dict) -> dict:
+    """Add the texts of a feature's notices (``{kind: lazily translated text}``), declared
+    in its ``workflow.py`` beside the transitions that send them (``Transition.notice``)."""
+    MESSAGES.update(texts)
+    return texts
 
 
 def render(notice: Notice) -> str:

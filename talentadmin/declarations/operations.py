@@ -123,8 +123,7 @@ def _submit(user, declaration: Declaration) -> None:
     before = declaration.status
     action = "resubmit" if before == workflow.REJECTED else "submit"
     try:
-        move(declaration, workflow.WORKFLOW, action, {ENTERPRISE}, actor=user,
-             values={"submitted_at": utcnow()})
+        move(declaration, workflow.WORKFLOW, action, {ENTERPRISE}, actor=user)
     except TransitionError:
         raise AlreadySaved(declaration) from None
     except Conflict as conflict:
@@ -245,9 +244,10 @@ def decide_many(ids, action: str, staff, reason: str | None = None, *,
     not in the expected state, unknown or hidden by ``scope`` (a ``WHERE`` clause), or not
     for the staff member's roles are skipped and counted. The caller commits.
     """
-    needs_reason = action in workflow.REJECT_STAGE or action == "withdraw"
+    table = workflow.WORKFLOW
+    step = table.transition(action) if action in table.decisions() else None
     try:
-        reason = check_reason(reason, required=needs_reason)
+        reason = check_reason(reason, required=bool(step and step.reason))
     except FieldError as error:
         if action == "withdraw" and not (reason or "").strip():
             error.message = _("Give the reason for the withdrawal.")
@@ -255,40 +255,23 @@ def decide_many(ids, action: str, staff, reason: str | None = None, *,
     wanted = sorted(record_ids(ids))
     outcome = Outcome()
     outcome.skip("unknown", len(list(ids)) - len(wanted))
-    if not any(action in workflow.WORKFLOW.actions(s, staff.role_names)
-               for s in workflow.WORKFLOW.sources(action)):
+    if step is None or not table.allowed(action, staff.role_names):
         outcome.skip("role", len(wanted))
         return outcome
-    now = utcnow()
-    values: dict = {}
-    if action == "pass_initial":
-        values["initial_passed_at"] = now
-    elif action == "pass_second":
-        values["second_passed_at"] = now
-    elif action in workflow.REJECT_STAGE:
-        values.update(rejected_stage=workflow.REJECT_STAGE[action], reason=reason)
-    elif action == "withdraw":
-        values["reason"] = reason
-    moved = move_many(Declaration, wanted, workflow.WORKFLOW, action, staff.role_names,
-                      actor=staff, reason=reason, values=values, where=scope,
+    # The table's stamp and constant values are set by the writer; the reason is kept on
+    # the record by the decisions that need one.
+    moved = move_many(Declaration, wanted, table, action, staff.role_names,
+                      actor=staff, reason=reason, where=scope,
+                      values={"reason": reason} if step.reason else None,
                       returning=(Declaration.enterprise_user_id, Declaration.name))
     outcome.done = [m.id for m in moved]
     outcome.skip("state", len(wanted) - len(moved))
-    kind = NOTICE_KINDS.get(action)
-    if kind is not None:
-        notify_many(kind, [
+    if step.notice is not None:
+        notify_many(step.notice, [
             (user_id, {"name": name, **({"reason": reason} if reason else {})},
              f"/talent/declarations/{m.id}") for m in moved for user_id, name in [m.row]],
-            at=now)
+            at=utcnow())
     return outcome
-
-
-NOTICE_KINDS = {
-    "pass_initial": "declaration.passed_initial",
-    "pass_second": "declaration.completed",
-    "reject_initial": "declaration.rejected",
-    "reject_second": "declaration.rejected",
-}
 
 
 def decide(declaration: Declaration, staff, action: str, reason: str | None = None) -> bool:
@@ -375,8 +358,9 @@ def mark_reported(ids, staff, *, scope=None) -> tuple[str, int]:
     (notice_text,) = texts("report_notice") or [None]
     text = {"text_zh": getattr(notice_text, "body_zh", ""),
             "text_en": getattr(notice_text, "body_en", "")}
+    kind = workflow.REPORTING.transition("report").notice
     db.session.execute(insert(Notice), [
-        {"enterprise_user_id": user_id, "kind": "declaration.reported", "created_at": now,
+        {"enterprise_user_id": user_id, "kind": kind, "created_at": now,
          "link": f"/talent/declarations/{m.id}", "params": {"name": name, **text}}
         for m in moved for user_id, name in [m.row]])
     users = {m.row[0] for m in moved}
@@ -404,12 +388,10 @@ def changed_elsewhere() -> str:
              "to see the current version, then make your change again.")
 
 
-ADMIN_FIELDS = ("name", "political_status", "title", "education", "degree", "school", "major",
-                "condition")
-
-
 def admin_update(declaration: Declaration, staff, form) -> dict:
-    """An administrator's correction, audited with the before and after values."""
+    """An administrator's correction (the fields ``form.corrections`` names), audited with
+    the before and after values."""
     if str(declaration.version) != (form.version.data or ""):
         raise FieldError("name", changed_elsewhere())
-    return audit.correct(declaration, form, ADMIN_FIELDS, "declaration.admin_update", staff)
+    return audit.correct(declaration, form, form.corrections, "declaration.admin_update",
+                         staff)

@@ -18,6 +18,7 @@ from ..core.params import record_id
 from ..core.uploads import preset
 from ..core.workflow import timeline
 from ..extensions import db
+from ..permits import workflow as permit_workflow
 from ..permits.operations import permit_of
 from . import operations, workflow
 from .forms import DeclarationForm
@@ -33,7 +34,7 @@ def hub():
     user = current_enterprise()
     permit = permit_of(user.id)
     status = request.args.get("status")
-    status = status if status in workflow.LABELS else None
+    status = status if status in workflow.WORKFLOW.states else None
     round_id = request.args.get("round", type=record_id)
     allowed, why = operations.may_declare(user.id)
     return render_template(
@@ -42,7 +43,8 @@ def hub():
         latest=permit.latest if permit else None,
         declarations=operations.of_user(user.id, status=status, round_id=round_id),
         rounds=list(db.session.execute(select(Round).order_by(Round.opens_at.desc())).scalars()),
-        workflow=workflow, status=status, round_id=round_id, may_declare=allowed,
+        workflow=workflow, permit_workflow=permit_workflow.WORKFLOW, status=status,
+        round_id=round_id, may_declare=allowed,
         why_not=why, open_round=operations.open_round(),
     )
 

@@ -8,6 +8,7 @@ the portal's status labels and the notices are read from this table.
 
 from flask_babel import lazy_gettext as _l
 
+from ..core.notify import notice_texts
 from ..core.workflow import ENTERPRISE, State, Transition, Workflow, roles
 
 DRAFT = "draft"
@@ -32,8 +33,8 @@ SECOND = roles("second_reviewer", "admin")
 OWNER = roles(ENTERPRISE)
 ADMIN = roles("admin")
 
-SUBMIT = Transition(PENDING_INITIAL, OWNER)
-RESUBMIT = Transition(PENDING_INITIAL, OWNER)
+SUBMIT = Transition(PENDING_INITIAL, OWNER, stamp="submitted_at")
+RESUBMIT = Transition(PENDING_INITIAL, OWNER, stamp="submitted_at")
 PASS_INITIAL = Transition(PENDING_SECOND, INITIAL, label=_l("Pass (initial review)"),
                           stamp="initial_passed_at", notice="declaration.passed_initial",
                           confirm=_l("Pass the selected declarations?"),
@@ -76,7 +77,32 @@ REPORTING = Workflow(
     STATES,
 )
 
-EDITABLE = {DRAFT, REJECTED}
+# The states the enterprise may still change: those it may (re)submit from.
+EDITABLE = {state for state in WORKFLOW.transitions if WORKFLOW.actions(state, OWNER)}
+
+# What the enterprise's own actions are called on its pages (the table's labels name the
+# staff decisions only: ``Workflow.decisions`` lists the labelled actions).
+PORTAL_ACTIONS = {"submit": _l("Edit"), "resubmit": _l("Apply again")}
+
+
+def portal_action(state: str) -> tuple[str, object] | None:
+    """The enterprise's action from ``state`` and its link text (``None``: none)."""
+    for action in WORKFLOW.actions(state, OWNER):
+        return action, PORTAL_ACTIONS[action]
+    return None
+
+
+# The notice each kind of the table sends (``Transition.notice``), in the reader's language.
+NOTICES = notice_texts({
+    "declaration.passed_initial": _l("The declaration of %(name)s passed the initial review "
+                                     "and awaits the second review."),
+    "declaration.completed": _l("The declaration of %(name)s passed the second review "
+                                "(completed at district level)."),
+    "declaration.rejected": _l("The declaration of %(name)s was not approved. Reason: "
+                               "%(reason)s"),
+    "declaration.reported": _l("%(name)s was reported to the municipal talent bureau. "
+                               "%(text)s"),
+})
 
 # Read from the table (kept for the code that names them).
 LABELS = WORKFLOW.labels()

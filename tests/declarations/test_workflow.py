@@ -119,3 +119,103 @@ def _kept(client, declaration_id) -> dict:
 def test_submitted_declarations_cannot_be_edited(app, submitted, client):
     response = client.get(f"/talent/declarations/{submitted}/edit")
     assert response.status_code == 302
+
+
+# --- everything a transition means is read from the table -----------------------------------
+
+
+def _declaration_notices() -> list[str]:
+    return list(db.session.execute(select(Notice.kind).where(
+        Notice.kind.startswith("declaration.")).order_by(Notice.id)).scalars())
+
+
+def test_every_notice_the_tables_send_has_its_text_in_both_languages(app):
+    from flask_babel import force_locale
+
+    from talentadmin.core.notify import MESSAGES
+
+    kinds = {step.notice for table in (workflow.WORKFLOW, workflow.REPORTING)
+             for actions in table.transitions.values() for step in actions.values()
+             if step.notice}
+    assert kinds == {"declaration.passed_initial", "declaration.completed",
+                     "declaration.rejected", "declaration.reported"}
+    params = {"name": "张三", "reason": "R", "text": "T"}
+    with app.test_request_context():
+        for kind in kinds:
+            with force_locale("en"):
+                english = str(MESSAGES[kind]) % params
+            with force_locale("zh_Hans_CN"):
+                chinese = str(MESSAGES[kind]) % params
+            assert "张三" in english and "张三" in chinese and english != chinese, kind
+
+
+def test_a_decision_stamps_sets_and_notifies_what_its_transition_says(app, submitted,
+                                                                      monkeypatch):
+    """Change the table, not the code: pass_initial made to stamp another date, set a
+    column and send another notice."""
+    from dataclasses import replace
+
+    from talentadmin.core.workflow import Workflow
+
+    table = workflow.WORKFLOW
+    changed = {state: dict(actions) for state, actions in table.transitions.items()}
+    initial = changed[workflow.PENDING_INITIAL]
+    initial["pass_initial"] = replace(initial["pass_initial"], stamp="second_passed_at",
+                                      values={"rejected_stage": "none"},
+                                      notice="declaration.completed")
+    monkeypatch.setattr(workflow, "WORKFLOW", Workflow(table.name, changed, table.states))
+
+    assert decide(app, submitted, "r1", "initial_reviewer", "pass_initial")
+    with app.app_context():
+        d = db.session.get(Declaration, submitted)
+        assert (d.status, d.initial_passed_at, d.rejected_stage) == (
+            "pending_second", None, "none")
+        assert d.second_passed_at is not None
+        assert _declaration_notices() == ["declaration.completed"]
+
+
+def test_a_rejection_needs_a_reason_because_its_transition_says_so(app, submitted,
+                                                                   monkeypatch):
+    from dataclasses import replace
+
+    from talentadmin.core.workflow import Workflow
+
+    with pytest.raises(FieldError):
+        decide(app, submitted, "r1", "initial_reviewer", "reject_initial", "")
+    table = workflow.WORKFLOW
+    changed = {state: dict(actions) for state, actions in table.transitions.items()}
+    initial = changed[workflow.PENDING_INITIAL]
+    initial["reject_initial"] = replace(initial["reject_initial"], reason=False, notice=None)
+    monkeypatch.setattr(workflow, "WORKFLOW", Workflow(table.name, changed, table.states))
+    assert decide(app, submitted, "r1", "initial_reviewer", "reject_initial", "")
+    with app.app_context():
+        d = db.session.get(Declaration, submitted)
+        assert (d.status, d.rejected_stage, d.reason) == ("rejected", "initial", None)
+        assert _declaration_notices() == []
+
+
+def test_submitting_stamps_the_date_the_table_names(app, submitted):
+    assert workflow.WORKFLOW.transition("submit").stamp == "submitted_at"
+    with app.app_context():
+        assert db.session.get(Declaration, submitted).submitted_at is not None
+
+
+def test_the_portal_shows_the_tables_labels_badges_and_actions(app, submitted, client):
+    """The hub's filter lists every state of the table; each row and the detail page show
+    the state's label and badge; the link is the enterprise's action from that state."""
+    hub = client.get("/talent/declare").get_data(as_text=True)
+    with app.test_request_context():
+        labels = {state: str(label) for state, label in workflow.WORKFLOW.labels().items()}
+    assert labels["withdrawn"] == "已撤回" and len(labels) == 6
+    for state, label in labels.items():
+        assert f'<option value="{state}" >{label}</option>' in hub, state
+    assert '<span class="badge badge-warning">待审核</span>' in hub
+    decide(app, submitted, "r1", "initial_reviewer", "reject_initial", "照片不清晰")
+    hub = client.get("/talent/declare").get_data(as_text=True)
+    assert '<span class="badge badge-danger">未通过</span>' in hub and "重新申请" in hub
+    page = client.get(f"/talent/declarations/{submitted}").get_data(as_text=True)
+    assert 'class="alert alert-danger">未通过 (初审)' in page and "照片不清晰" in page
+    filtered = client.get("/talent/declare?status=rejected").get_data(as_text=True)
+    assert '<option value="rejected" selected>' in filtered and "照片不清晰" not in filtered
+    assert "张三" in filtered
+    assert "张三" not in client.get("/talent/declare?status=completed").get_data(as_text=True)
