@@ -1,4 +1,4 @@
-"""The business permission form, shared by the portal and the admin."""
+"""The business permission form: one class, the portal's; the admin's is a subclass."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
 from ..accounts.forms import MultiCheckboxField
-from ..core.fields import MobileNumber, Money, VersionField, required
+from ..core.fields import VersionField
 from ..core.forms import Form
 from ..core.timeutil import local_today
 from ..core.uploads import keep_field
+from ..core.validators import MobileNumber, Money, required
 from ..reference.models import items
 
 INTRO_MAX = 2000
@@ -32,7 +33,11 @@ def _choices(kind: str) -> list[SelectChoice]:
         SelectChoice(item.code, item.name) for item in items(kind)]
 
 
-class PermitFormBase(Form):
+class PermitForm(Form):
+    """The business permission as the enterprise applies (portal) and as an administrator
+    corrects it (:class:`PermitAdminForm`, the same fields less the evidence). Choices come
+    from the editable reference lists, read when the form is made."""
+
     qualifications = MultiCheckboxField(
         _l("Unit qualifications"),
         description=_l("Choose every qualification the unit holds and upload its certificate "
@@ -63,6 +68,22 @@ class PermitFormBase(Form):
     )
     submit = SubmitField(_l("Submit"))
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("registered_district", "tax_district"):
+            self[name].choices = _choices("district")
+        self.field.choices = _choices("field")
+        if "qualifications" in self:
+            self.qualification_items = items("qualification")
+            self.qualifications.choices = [SelectChoice(i.code, i.name)
+                                           for i in self.qualification_items]
+        if "tax_1" in self:
+            self.years = tax_years()
+            for n, year in enumerate(self.years, start=1):
+                self[f"tax_{n}"].label.text = _("Tax paid in %(year)d (10,000 yuan)", year=year)
+                self[f"tax_file_{n}"].label.text = _("Tax payment certificate %(year)d",
+                                                     year=year)
+
     def validate_qualifications(self, field) -> None:
         from wtforms.validators import ValidationError
 
@@ -70,27 +91,28 @@ class PermitFormBase(Form):
             raise ValidationError(_("Choose at least one qualification (or 其他 / Other)."))
 
 
-def permit_form(*args, **kwargs) -> PermitFormBase:
-    """The form with one certificate field per qualification that needs one."""
-    qualifications = items("qualification")
+class PermitAdminForm(PermitForm):
+    """What an administrator may correct on a submitted revision (audited): the portal's
+    fields, less what the enterprise attested with its files — qualifications, taxes and
+    the files stay as submitted — plus the version the form was opened at."""
+
+    qualifications = None
+    tax_1 = tax_2 = tax_3 = None
+    tax_file_1 = tax_file_1_keep = tax_file_2 = tax_file_2_keep = None
+    tax_file_3 = tax_file_3_keep = None
+    submit = None  # Flask-Admin draws its own buttons
+    version = VersionField()
+
+
+def permit_form(*args, **kwargs) -> PermitForm:
+    """The portal's form: :class:`PermitForm` with one certificate field per qualification
+    that needs one (the qualification list is editable, so the class is made per request)."""
     attrs = {}
-    for item in qualifications:
+    for item in items("qualification"):
         if item.needs_evidence:
             attrs[f"cert_{item.code}"] = FileField(item.evidence)
             attrs[f"cert_{item.code}_keep"] = keep_field()
-    form_class = type("PermitForm", (PermitFormBase,), attrs)
-    form = form_class(*args, **kwargs)
-    form.qualifications.choices = [SelectChoice(i.code, i.name) for i in qualifications]
-    form.qualification_items = qualifications
-    for name in ("registered_district", "tax_district"):
-        form[name].choices = _choices("district")
-    form.field.choices = _choices("field")
-    years = tax_years()
-    form.years = years
-    for n, year in enumerate(years, start=1):
-        form[f"tax_{n}"].label.text = _("Tax paid in %(year)d (10,000 yuan)", year=year)
-        form[f"tax_file_{n}"].label.text = _("Tax payment certificate %(year)d", year=year)
-    return form
+    return type("PermitForm", (PermitForm,), attrs)(*args, **kwargs)
 
 
 def collect_files(form, user_id: int) -> bool:
@@ -123,24 +145,3 @@ def collect_files(form, user_id: int) -> bool:
                                    year=form.years[n - 1])]
             ok = False
     return ok
-
-
-class PermitAdminForm(Form):
-    """What an administrator may correct on a submitted permit revision (audited).
-    Qualifications, taxes and files stay as the enterprise submitted them."""
-
-    registered_district = SelectField(_l("District of registration"), validators=[required()])
-    tax_district = SelectField(_l("District of tax payment"), validators=[required()])
-    field = SelectField(_l("Field of business"), validators=[required()])
-    contact_name = StringField(_l("Unit contact person"),
-                               validators=[required(), Length(max=64)])
-    contact_mobile = StringField(_l("Contact mobile"), validators=[required(), MobileNumber()])
-    intro = TextAreaField(_l("Company profile"), validators=[required(), Length(max=INTRO_MAX)],
-                          render_kw={"rows": 6})
-    version = VersionField()
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        for name in ("registered_district", "tax_district"):
-            self[name].choices = _choices("district")
-        self.field.choices = _choices("field")
