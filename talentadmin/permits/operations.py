@@ -93,28 +93,31 @@ def _new_revision(user, cert, form) -> PermitRevision:
 
 
 def approve(revision: PermitRevision, staff) -> bool:
-    return _decide(revision, staff, "approve")
+    return decide(revision, staff, "approve")
 
 
 def reject(revision: PermitRevision, staff, reason: str) -> bool:
-    return _decide(revision, staff, "reject", check_reason(reason))
+    return decide(revision, staff, "reject", reason)
 
 
-def _decide(revision: PermitRevision, staff, action: str, reason: str | None = None) -> bool:
-    """One decision, a compare-and-set on the status and version. ``False`` when the
-    revision was no longer pending (someone else decided first) or not for this role."""
+def decide(revision: PermitRevision, staff, action: str, reason: str | None = None) -> bool:
+    """One staff decision as the table declares it (its reason, stamped date and notice): a
+    compare-and-set on the status and version. ``FieldError`` for a missing reason;
+    ``False`` when the revision was no longer pending (someone else decided first) or not
+    for this role. An approved revision becomes the one in force."""
+    step = workflow.WORKFLOW.transition(action)
+    reason = check_reason(reason) if step.reason else None
     try:
         move(revision, workflow.WORKFLOW, action, staff.role_names, actor=staff, reason=reason,
-             values={"reason": reason, "decided_at": utcnow(), "decided_by_id": staff.id})
+             values={"reason": reason, "decided_by_id": staff.id})
     except (TransitionError, Conflict):
         return False
     permit = revision.permit
-    user = permit.enterprise_user
     if revision.status == workflow.APPROVED:
         permit.in_force_id = revision.id
-        notify(user, "permit.approved", link="/talent/declare")
-    else:
-        notify(user, "permit.rejected", link="/talent/declare", reason=reason)
+    if step.notice:
+        notify(permit.enterprise_user, step.notice, link="/talent/declare",
+               **({"reason": reason} if reason else {}))
     return True
 
 

@@ -69,7 +69,7 @@ def apply():
                 return redirect(url_for(".submitted", revision_id=revision.id))
     status = 400 if form.errors else 200
     return render_template("permits/apply.html", form=form, cert=cert, latest=latest,
-                           permit=permit), status
+                           permit=permit, workflow=workflow), status
 
 
 @bp.route("/<int:revision_id>/submitted")

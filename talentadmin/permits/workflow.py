@@ -29,6 +29,8 @@ WORKFLOW = Workflow(
                                   style="success"),
             "reject": Transition(REJECTED, REVIEWERS, label=_l("Reject"), reason=True,
                                  stamp="decided_at", notice="permit.rejected",
+                                 confirm=_l("Reject the selected applications with the "
+                                            "reason above?"),
                                  style="danger"),
         },
     },

@@ -1,0 +1,136 @@
+"""Staff decisions read from a workflow table: a grid's bulk actions, who may run them,
+the buttons of a details page and its one-record ``decide`` endpoint.
+
+A view mixes :class:`Decisions` in before :class:`~talentadmin.admin.base.RoleModelView`,
+names its ``workflow`` (and the states it decides from, ``decision_sources``) and says how
+one record is decided (``decide_record``). Every labelled transition of the table becomes a
+Flask-Admin ``@action`` when the class is made (its text the transition's label, its
+question the transition's ``confirm``) and an entry of ``action_roles`` (the transition's
+roles), so adding a decision to the table adds its bulk action, its check and its button.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.actions import action
+from flask_babel import ngettext
+from markupsafe import Markup
+
+from ..core.errors import FieldError
+from ..core.forms import Form
+from ..core.params import record_ids
+from ..core.workflow import REASON_MAX, Transition, Workflow, check_reason
+from ..extensions import db
+from .base import current_staff
+
+
+def status_badge(workflow: Workflow):
+    """A grid's column formatter: the record's state as the table labels and colours it."""
+
+    def formatter(view, context, model, name):
+        state = getattr(model, name)
+        return Markup('<span class="badge badge-{}">{}</span>').format(
+            workflow.badge(state), workflow.label(state))
+
+    return formatter
+
+
+def bulk_action(name: str, step: Transition):
+    """The Flask-Admin action running the decision ``name`` on the selected rows."""
+
+    def run(self, ids):
+        return self.decide_rows(ids, name)
+
+    run.__name__ = f"action_{name}"
+    return action(name, step.label, step.confirm)(run)
+
+
+class Decisions:
+    """Bulk actions, allowed-action checks, details buttons and ``decide`` from ``workflow``.
+
+    Subclasses set ``workflow`` (and ``decision_sources``: the states the grid decides
+    from, every state when ``None``) and implement :meth:`decide_record`."""
+
+    workflow: Workflow | None = None
+    decision_sources: tuple[str, ...] | None = None
+    refused_message = None  # said when a decision on one record did not apply (set it)
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.workflow is None:
+            return
+        names = cls.workflow.decisions(sources=cls.decision_sources)
+        roles: dict[str, set[str]] = {name: set() for name in names}
+        for state, actions in cls.workflow.transitions.items():
+            if cls.decision_sources is None or state in cls.decision_sources:
+                for name, step in actions.items():
+                    if name in roles:
+                        roles[name] |= step.roles
+        cls.action_roles = {name: tuple(sorted(roles[name])) for name in names}
+        for name in names:
+            setattr(cls, f"action_{name}", bulk_action(name, cls.workflow.transition(name)))
+
+    # --- what a view says ------------------------------------------------------------------
+    def decide_record(self, record, staff, action_name: str, reason: str | None) -> bool:
+        """Take the decision on one record (an ``operations.py`` call): ``True`` when it
+        applied, ``False`` (or a ``FieldError``) when the record was not in a state this
+        staff member may decide from."""
+        raise NotImplementedError
+
+    # --- read from the table ----------------------------------------------------------------
+    def decisions_for(self, record) -> list[tuple[str, Transition]]:
+        """The decisions the viewer may take on ``record`` now, as ``(action, Transition)``
+        in table order: the buttons of its details page."""
+        staff = current_staff()
+        if staff is None:
+            return []
+        return [(name, self.workflow.transition(name))
+                for name in self.workflow.decisions(staff.role_names, sources=[record.status])]
+
+    def decision_context(self, record) -> dict:
+        """What ``admin/decision_buttons.html`` needs on a details page."""
+        return {"decisions": self.decisions_for(record), "reason_max": REASON_MAX,
+                "workflow": self.workflow}
+
+    # --- one record, from its details page ------------------------------------------------
+    @expose("/decide/", methods=("POST",))
+    def decide(self):
+        record = self.get_one(request.form.get("id"))
+        if record is None:
+            abort(404)
+        name = request.form.get("action")
+        if name not in self.workflow.decisions() or not Form().validate_on_submit():
+            abort(400)
+        back = url_for(".details_view", id=record.id, url=request.form.get("url") or None)
+        staff = current_staff()
+        reason = request.form.get("reason") if self.workflow.transition(name).reason else None
+        return self.run_decision(
+            lambda: self.decide_record(record, staff, name, reason), back,
+            str(self.refused_message)) or redirect(back)
+
+    # --- the selected rows of the grid ----------------------------------------------------
+    def decide_rows(self, ids, name: str) -> None:
+        """The single decision per row, through the view's scoped query; rows in another
+        state, unknown or not the viewer's to decide are skipped and counted; one commit."""
+        reason = None
+        if self.workflow.transition(name).reason:
+            try:
+                reason = check_reason(request.form.get("reason"))
+            except FieldError as error:
+                flash(error.message, "error")
+                return
+        staff = current_staff()
+        rows = self.get_query().filter(self.model.id.in_(record_ids(ids))).all()
+        done = 0
+        for record in rows:
+            with suppress(FieldError):  # decided meanwhile: skipped like a row in another state
+                done += bool(self.decide_record(record, staff, name, reason))
+        skipped = len(ids) - done
+        db.session.commit()
+        flash(ngettext("%(num)d decided", "%(num)d decided", done) + ", " +
+              ngettext("%(num)d skipped (not pending, or not yours to decide)",
+                       "%(num)d skipped (not pending, or not yours to decide)", skipped),
+              "success" if done else "warning")
