@@ -2,37 +2,13 @@
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import StringField, SubmitField, TextAreaField
-from wtforms.validators import Email, Length, ValidationError
+from wtforms import HiddenField, StringField, SubmitField
+from wtforms.validators import Email, Length
 
-from ..core.fields import DIGITS_MESSAGE, required
 from ..core.forms import Form
-from ..core.validators import validate_credit_code
-from ..core.workflow import REASON_MAX
-
-
-class CreditCode:
-    """GB 32100: 18 characters, digits and capitals without I, O, S, V, Z, check character."""
-
-    def __call__(self, form, field) -> None:
-        if not field.data:
-            return
-        try:
-            field.data = validate_credit_code(field.data)
-        except ValueError as error:
-            raise ValidationError({
-                "digits": lambda: str(DIGITS_MESSAGE),
-                "length": lambda: _("The unified social credit code has 18 characters."),
-                "alphabet": lambda: _(
-                    "Use digits and capital letters only; the code never contains "
-                    "I, O, S, V or Z."),
-                "check": lambda: _(
-                    "The last character (check character) does not match the first 17: "
-                    "check the code against the licence."),
-            }[str(error)]()) from None
+from ..core.validators import CreditCode, required
 
 
 class LicenceUploadForm(Form):
@@ -46,6 +22,9 @@ class LicenceUploadForm(Form):
 
 
 class CertificationForm(Form):
+    """The unit's name, credit code and email, as the operator confirms them (portal) and as
+    an administrator sees and corrects them (:class:`CertificationAdminForm`)."""
+
     name = StringField(
         _l("Unit name"), validators=[required(), Length(max=200)],
         description=_l("As printed after 名称 on the licence."),
@@ -64,16 +43,11 @@ class CertificationForm(Form):
     submit = SubmitField(_l("Submit"))
 
 
-class RejectForm(Form):
-    """The reason is checked by the decision itself (``core.workflow.check_reason``), the
-    same for every decision path; the form carries the CSRF token and renders the field."""
+class CertificationAdminForm(CertificationForm):
+    """The portal's form for an administrator: the name and credit code — what the licence
+    shows and the decision rests on — are read-only (``form_widget_args`` of the view) and
+    never saved; the email may be corrected. ``email_seen``: the email the form was opened
+    with, so a correction made on a stale page is refused."""
 
-    reason = TextAreaField(
-        _l("Reason"), render_kw={"maxlength": REASON_MAX},
-        description=_l("The enterprise sees this reason."),
-    )
-    submit = SubmitField(_l("Reject"))
-
-
-class ApproveForm(Form):
-    submit = SubmitField(_l("Approve"))
+    submit = None  # Flask-Admin draws its own buttons
+    email_seen = HiddenField()

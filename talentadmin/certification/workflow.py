@@ -31,9 +31,13 @@ WORKFLOW = Workflow(
         },
         MANUAL_REVIEW: {
             "approve": Transition(APPROVED, REVIEWERS, label=_l("Approve"), stamp="decided_at",
-                                  notice="certification.approved", style="success"),
+                                  notice="certification.approved",
+                                  confirm=_l("Approve the selected certifications?"),
+                                  style="success"),
             "reject": Transition(REJECTED, REVIEWERS, label=_l("Reject"), reason=True,
                                  stamp="decided_at", notice="certification.rejected",
+                                 confirm=_l("Reject the selected certifications with the "
+                                            "reason above?"),
                                  style="danger"),
         },
     },
