@@ -321,8 +321,10 @@ class NameReading:
 
     @property
     def uncertain(self) -> tuple[int, ...]:
-        """Positions of the characters read with a low score."""
-        return tuple(i for i, c in enumerate(self.confs) if c < NAME_CHAR_CONFIDENT)
+        """Positions of the characters read with a low score (brackets aside: they are
+        normalised to the printed form whatever was read)."""
+        return tuple(i for i, c in enumerate(self.confs)
+                     if c < NAME_CHAR_CONFIDENT and self.value[i] not in "（）")
 
     @property
     def confident(self) -> bool:

@@ -498,6 +498,12 @@ def test_uncertain_name_characters_are_marked():
     assert fields.name_uncertain == ()
     low = parse(landscape([line("名称", 170, 520, 150), line(name, 420, 520, conf=0.6)]))
     assert low.name_uncertain == tuple(range(len(name)))  # a line score only: all of it
+    bracketed = "东莞云帆（广州）科技有限公司"
+    scores = [0.99] * len(bracketed)
+    scores[4] = scores[7] = 0.5  # the brackets: normalised whatever was read
+    fields = parse(landscape([line("名称", 170, 520, 150),
+                              line(bracketed, 420, 520, conf=scores)]))
+    assert fields.name == bracketed and fields.name_uncertain == ()
 
 
 def test_uncertain_characters_follow_the_label_strip():
