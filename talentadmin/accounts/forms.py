@@ -15,8 +15,14 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, Length, Optional, Regexp, ValidationError
 
-from ..core.fields import MobileNumber, SmsCodeFormat, password_length, password_max, required
 from ..core.forms import Form
+from ..core.validators import (
+    MobileNumber,
+    SmsCodeFormat,
+    password_length,
+    password_max,
+    required,
+)
 from .models import ROLES
 
 

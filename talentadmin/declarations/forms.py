@@ -68,8 +68,8 @@ class DeclarationForm(Form):
                             description=_l("18 characters; gender and age are taken from it."))
     gender = RadioField(_l("Gender"), choices=[SelectChoice("male", _l("Male")),
                                                SelectChoice("female", _l("Female"))],
-                        validators=[AgreesWithIdNumber("gender"), RequiredToSubmit(),
-                                    KnownChoice()],
+                        validators=[KnownChoice(), AgreesWithIdNumber("gender"),
+                                    RequiredToSubmit()],
                         validate_choice=False)
     age = StringField(_l("Age"), validators=[WholeNumber(1, 149, AGE_MESSAGE),
                                              AgreesWithIdNumber("age")],
