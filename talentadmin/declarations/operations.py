@@ -121,7 +121,7 @@ def save(user, declaration: Declaration | None, form) -> Declaration:
 
 def _submit(user, declaration: Declaration) -> None:
     before = declaration.status
-    action = "resubmit" if before == workflow.REJECTED else "submit"
+    action = (workflow.portal_action(before) or ("submit",))[0]  # none: refused below
     try:
         move(declaration, workflow.WORKFLOW, action, {ENTERPRISE}, actor=user)
     except TransitionError:

@@ -80,6 +80,10 @@ REPORTING = Workflow(
 # The states the enterprise may still change: those it may (re)submit from.
 EDITABLE = {state for state in WORKFLOW.transitions if WORKFLOW.actions(state, OWNER)}
 
+# The states a decision with a reason leads to: the portal shows the reason beside them.
+REASONED = {step.target for actions in WORKFLOW.transitions.values()
+            for step in actions.values() if step.reason}
+
 # What the enterprise's own actions are called on its pages (the table's labels name the
 # staff decisions only: ``Workflow.decisions`` lists the labelled actions).
 PORTAL_ACTIONS = {"submit": _l("Edit"), "resubmit": _l("Apply again")}

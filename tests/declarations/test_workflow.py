@@ -219,3 +219,18 @@ def test_the_portal_shows_the_tables_labels_badges_and_actions(app, submitted, c
     assert '<option value="rejected" selected>' in filtered and "照片不清晰" not in filtered
     assert "张三" in filtered
     assert "张三" not in client.get("/talent/declare?status=completed").get_data(as_text=True)
+
+
+def test_a_withdrawn_declaration_shows_its_reason_without_a_stage_or_an_action(app, submitted,
+                                                                              client):
+    """Withdrawal needs a reason (its transition says so), so the portal shows it; a stage
+    left from an earlier rejection is not shown beside it; nothing may be done from it."""
+    with pytest.raises(FieldError) as refused:
+        decide(app, submitted, "boss", "admin", "withdraw", " ")
+    assert refused.value.message == "请填写撤回原因。"
+    decide(app, submitted, "r1", "initial_reviewer", "reject_initial", "照片不清晰")
+    assert decide(app, submitted, "boss", "admin", "withdraw", "单位申请撤回")
+    page = client.get(f"/talent/declarations/{submitted}").get_data(as_text=True)
+    assert 'class="alert alert-dark">已撤回 — ' in page and "单位申请撤回" in page
+    assert f"/talent/declarations/{submitted}/edit" not in page
+    assert client.get(f"/talent/declarations/{submitted}/edit").status_code == 302
