@@ -14,6 +14,10 @@ server, threads, a second database connection — is marked ``real_commits`` (a 
 
 Passwords are hashed at a test cost (``TEST_PASSWORD_HASH``): cheap scrypt, which
 ``create_app`` accepts only with ``TESTING=True`` (never from the environment).
+
+OCR: the real engine reads licences only in tests marked ``ocr``; elsewhere an upload is
+read by an engine that finds no text (``BlankOcr``). ``make test PYTEST_ARGS="-m 'not
+browser and not ocr'"`` is the inner loop; ``make test`` runs everything.
 """
 
 from __future__ import annotations
@@ -181,6 +185,28 @@ def _clean_database(request, app):
     with rolled_back(app):
         yield
     forget_files(app)
+
+
+class BlankOcr:
+    """An OCR engine that reads no text, at once: what the real engine reads on the plain
+    pictures most tests upload. Tests marked ``ocr`` run the real engine; a test that needs
+    particular values read uses a fake reading of its own."""
+
+    name = "blank"
+    handles_rotation = True
+
+    def readtext(self, image) -> list:
+        return []
+
+
+@pytest.fixture(autouse=True)
+def _ocr_engine(request, monkeypatch):
+    """Uploads are read by :class:`BlankOcr` unless the test is marked ``ocr``."""
+    if request.node.get_closest_marker("ocr"):
+        return
+    from talentadmin.certification import operations
+
+    monkeypatch.setattr(operations, "_engine_name", BlankOcr)
 
 
 @pytest.fixture

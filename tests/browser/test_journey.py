@@ -19,7 +19,7 @@ from talentadmin.core.validators import age_on
 
 from ..conftest import PASSWORD
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.ocr]  # the licence is read by the real engine
 
 expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").expect
 
