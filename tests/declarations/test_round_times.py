@@ -168,6 +168,7 @@ def berlin_app(app, monkeypatch):
     return create_app(config)
 
 
+@pytest.mark.real_commits  # a second app: its own connection to the database
 def test_another_zone_across_a_daylight_saving_change(berlin_app, make_staff):
     """Berlin is UTC+1 on 28 March 2026 and UTC+2 from 29 March (summer time)."""
     assert berlin_app.config["BABEL_DEFAULT_TIMEZONE"] == "Europe/Berlin"
