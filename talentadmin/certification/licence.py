@@ -161,10 +161,6 @@ class _Box:
     confs: tuple[float, ...] = ()  # one per character of ``compact``
 
     @property
-    def conf(self) -> float:
-        return sum(self.confs) / len(self.confs) if self.confs else 1.0
-
-    @property
     def x0(self) -> float:
         return min(p[0] for p in self.quad)
 
