@@ -18,12 +18,7 @@ def build_admin(app) -> Admin:
     from ..certification.admin import CertificationQueueView, CertificationView
     from ..certification.models import Certification
     from ..core.models import AuditEvent
-    from ..declarations.admin import (
-        AllDeclarationsView,
-        InitialQueueView,
-        RoundView,
-        SecondQueueView,
-    )
+    from ..declarations.admin import AllDeclarationsView, RoundView, queues
     from ..declarations.models import Declaration, Round
     from ..pages.admin import PageTextView
     from ..pages.models import PageText
@@ -49,10 +44,9 @@ def build_admin(app) -> Admin:
     admin.add_view(DashboardView(name=_l("Dashboard"), endpoint="dashboard"))
     admin.add_view(PermitReviewView(PermitRevision, name=_l("Business permissions"),
                                     endpoint="permit_review"))
-    admin.add_view(InitialQueueView(Declaration, name=_l("Initial review queue"),
-                                    category=_l("Declarations"), endpoint="declaration_initial"))
-    admin.add_view(SecondQueueView(Declaration, name=_l("Second review queue"),
-                                   category=_l("Declarations"), endpoint="declaration_second"))
+    for queue, endpoint, name in queues():  # one per state with decisions of its own
+        admin.add_view(queue(Declaration, name=name, category=_l("Declarations"),
+                             endpoint=endpoint))
     admin.add_view(AllDeclarationsView(Declaration, name=_l("All declarations"),
                                        category=_l("Declarations"), endpoint="declaration_all"))
     admin.add_view(ReasonTemplateView(ReasonTemplate, name=_l("Reason templates"),
@@ -137,7 +131,8 @@ def cached_menu(view, render) -> Markup:
     from .base import current_staff
 
     staff = current_staff()
-    key = (id(view.admin), len(view.admin._menu), view.endpoint, str(get_locale()),
+    entries = sum(1 + len(item.get_children()) for item in view.admin.menu())  # views added
+    key = (id(view.admin), entries, view.endpoint, str(get_locale()),
            request.script_root, tuple(sorted(staff.role_names)) if staff else ())
     html = _MENUS.get(key)
     if html is None:

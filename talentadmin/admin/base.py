@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cached_property
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin.contrib.sqla import ModelView
@@ -61,23 +62,6 @@ def _local_datetime(view, value, name=None):
     if local is None:
         local = g.local_minutes = local_formatter(get_timezone(), "%Y-%m-%d %H:%M")
     return local(value)
-
-
-_PER_LOCALE: dict[tuple, object] = {}
-_FILTER_GROUPS: dict[tuple, tuple] = {}  # (endpoint, language) -> (choices, (groups, json))
-
-
-def per_locale(key: tuple, build):
-    """``build()``, once per language: for values made only of translated constants (lazy
-    labels), which a grid would otherwise translate again on every request. Keys are
-    fixed by the code (view endpoints, names), so the cache stays small."""
-    from flask_babel import get_locale
-
-    full = (str(get_locale()), *key)
-    value = _PER_LOCALE.get(full)
-    if value is None:
-        value = _PER_LOCALE[full] = build()
-    return value
 
 
 DATE_FORMATTERS = {**typefmt.BASE_FORMATTERS, datetime: _local_datetime}
@@ -172,77 +156,83 @@ class RoleModelView(ModelView):
 
     # --- who may do what ---------------------------------------------------------------
     @staticmethod
-    def _has(roles: tuple[str, ...]) -> bool:
+    def has_roles(roles: tuple[str, ...]) -> bool:
         staff = current_staff()
         return staff is not None and staff.has_role(*roles)
 
     def is_accessible(self) -> bool:
-        return self._has(self.read_roles)
+        return self.has_roles(self.read_roles)
 
     def inaccessible_callback(self, name, **kwargs):
         return deny(name)
 
     @property
     def can_create(self) -> bool:
-        return self.allow_create and self._has(self.create_roles)
+        return self.allow_create and self.has_roles(self.create_roles)
 
     @property
     def can_edit(self) -> bool:
-        return self.allow_edit and self._has(self.edit_roles)
+        return self.allow_edit and self.has_roles(self.edit_roles)
 
     @property
     def can_delete(self) -> bool:
-        return self.allow_delete and self._has(self.delete_roles)
-
-    def get_actions_list(self):
-        """The actions this viewer may run, their names and confirmations translated once
-        per language and set of roles."""
-        staff = current_staff()
-        roles = tuple(sorted(staff.role_names)) if staff else ()
-        return per_locale(("actions", self.endpoint, roles), super().get_actions_list)
+        return self.allow_delete and self.has_roles(self.delete_roles)
 
     def is_action_allowed(self, name: str) -> bool:
         if name == "delete":
             return self.can_delete
         roles = self.action_roles.get(name)
-        return roles is not None and self._has(roles) and super().is_action_allowed(name)
+        return roles is not None and self.has_roles(roles) and super().is_action_allowed(name)
 
     dynamic_filters = False  # True where filter choices come from editable lists
 
-    def _get_filter_groups(self):
-        """Filter choices from editable lists are read again for each page (the filters
-        themselves are built once); lazy labels follow the viewer's language."""
-        if not self.dynamic_filters or not self._filter_groups:
-            return super()._get_filter_groups()
-        return self.filter_groups_and_json()[0]
+    def filter_groups(self, groups: dict | None) -> dict | None:
+        """Flask-Admin's filter groups (as its list template and filter script take them)
+        with the choices of editable lists read again, in the viewer's language: Flask-Admin
+        reads a filter's choices once, when the view is made. Through the public filter
+        API: ``get_filters``, ``get_options``."""
+        if not groups:
+            return groups
+        fresh = {}
+        for label, items in groups.items():
+            fresh[label] = [{**item, "options": self.filter_options(item["index"])}
+                            if callable(self.list_filters[item["index"]].options) else item
+                            for item in items]
+        return fresh
 
-    def filter_groups_and_json(self):
-        """Flask-Admin's filter groups and their JSON for the filter script, assembled (and
-        dumped) again only when the language or a choice changed."""
-        from flask_admin._compat import as_unicode
-        from flask_babel import get_locale
-        from jinja2.utils import htmlsafe_json_dumps
+    def filter_options(self, index: int) -> list | None:
+        options = self.list_filters[index].get_options(self)
+        return [(key, str(text)) for key, text in options] if options else None
 
-        if not self.dynamic_filters or not self._filter_groups:
-            groups = super()._get_filter_groups()
-            return groups, htmlsafe_json_dumps(groups)
-        choices = tuple(tuple(flt.get_options(self)) if callable(flt.options) else None
-                        for flt in self._filters)
-        key = (self.endpoint, str(get_locale()))
-        cached = _FILTER_GROUPS.get(key)
-        if cached is not None and cached[0] == choices:
-            return cached[1]
-        groups = {}
-        for group in self._filter_groups.values():
-            items = []
-            for item in group.filters:
-                index, flt = self._filter_args[item["arg"]]
-                options = choices[index] if callable(flt.options) else item["options"]
-                items.append({**item, "operation": as_unicode(item["operation"]),
-                              "options": [(k, str(v)) for k, v in options] if options else None})
-            groups[as_unicode(group.label)] = items
-        _FILTER_GROUPS[key] = (choices, (groups, htmlsafe_json_dumps(groups)))
-        return _FILTER_GROUPS[key][1]
+    @cached_property
+    def list_filters(self) -> list:
+        """The filter objects, in the order the ``flt<n>_<index>`` arguments count them
+        (``get_filters()``, built once per view)."""
+        return list(self.get_filters() or ())
+
+    def list_filter_args(self) -> list[tuple[int, str, str]]:
+        """The active filters of this request as ``get_list`` takes them — ``(index, name,
+        value)`` in the order of their ``flt<n>_`` position — read from the query string
+        through the public filter API. A value its filter refuses raises ``ValueError``
+        (a page of the grid says so and ignores it; a change to every matching row must
+        not)."""
+        by_arg = {self.get_filter_arg(i, flt): (i, flt) for i, flt in enumerate(self.list_filters)}
+        found = []
+        for key, value in request.args.items():
+            position, _sep, arg = key[3:].partition("_")
+            if not key.startswith("flt") or arg not in by_arg:
+                continue
+            index, flt = by_arg[arg]
+            if not flt.validate(value):
+                raise ValueError(f"invalid value for the filter {arg}")
+            found.append((position, (index, str(flt.name), value)))
+        return [item for _position, item in sorted(found, key=lambda pair: pair[0])]
+
+    def render(self, template, **kwargs):
+        """The list page's filter groups, fresh where ``dynamic_filters`` says so."""
+        if self.dynamic_filters and kwargs.get("filter_groups"):
+            kwargs["filter_groups"] = self.filter_groups(kwargs["filter_groups"])
+        return super().render(template, **kwargs)
 
     # --- what may be seen ----------------------------------------------------------------
     def scope_query(self, query):
@@ -250,35 +240,6 @@ class RoleModelView(ModelView):
 
     def get_query(self):
         return self.scope_query(super().get_query())
-
-    def _get_list_url(self, view_args) -> str:
-        """Flask-Admin's list URL (page, sort, search, size, filters, in its order), built
-        as a string on the view's address: a grid prints dozens (pager, sort headers,
-        sizes), and a ``url_for`` each cost more than the rows. Within a request the
-        search, extra and filter arguments are encoded once."""
-        from urllib.parse import urlencode
-
-        from flask import g
-
-        memo = g.setdefault("list_urls", {})
-        base = memo.get(self.endpoint)
-        if base is None:
-            base = memo[self.endpoint] = url_for(".index_view")
-        key = (self.endpoint, id(view_args.filters), view_args.search,
-               tuple(view_args.extra_args.items()))
-        middle_tail = memo.get(key)
-        if middle_tail is None:
-            middle = urlencode([(k, v) for k, v in (("search", view_args.search),
-                                                    *view_args.extra_args.items())
-                                if v is not None])
-            tail = urlencode(list(self._get_filters(view_args.filters).items()))
-            middle_tail = memo[key] = (middle, tail)
-        middle, tail = middle_tail
-        parts = [f"page={view_args.page}" if view_args.page else "",
-                 f"sort={view_args.sort}" if view_args.sort is not None else "",
-                 "desc=1" if view_args.sort_desc else "", middle,
-                 f"page_size={self.get_safe_page_size(view_args.page_size)}", tail]
-        return f"{base}?{'&'.join(part for part in parts if part)}"
 
     def get_count_query(self):
         return self.scope_query(super().get_count_query())

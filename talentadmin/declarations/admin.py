@@ -1,12 +1,22 @@
-"""Flask-Admin views of declarations: the initial queue, the second queue and all
-declarations (decisions one by one or in bulk, internal comments, the municipal export),
-and the rounds (申报批次)."""
+"""Flask-Admin views of declarations: one review queue per state the workflow table gives
+its own decisions (待审核, 待复审), every declaration (withdrawal, reporting and the
+municipal export), and the rounds (申报批次).
+
+The grids use Flask-Admin's public extension points only: ``get_list`` (the page and its
+capped count in one statement over a covering index), ``get_count_query`` (the count stops
+at ``COUNT_CAP``), ``get_query``, ``column_formatters``, ``@action`` and a ``list_template``
+that extends ``admin/model/list.html`` and overrides its blocks. What a grid offers — its
+bulk actions, who may run them, its "all matching rows" buttons, the decision buttons of a
+details page — is read from ``workflow.py``: a new transition there is a new action and
+button here, and a state with decisions of its own is a new queue.
+"""
 
 from __future__ import annotations
 
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import expose
@@ -17,31 +27,29 @@ from flask_admin.contrib.sqla.filters import (
     BooleanEqualFilter,
     FilterEqual,
 )
-from flask_babel import format_number
+from flask_babel import format_number, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy import String, cast, false, func, literal, null, select, true, union_all
 from sqlalchemy.orm import joinedload, lazyload
 
-from ..admin import fixed_url
 from ..admin.base import (
     ALL_STAFF,
+    DATE_FORMATTERS,
     IntEqualFilter,
     LocalDateTimeBetweenFilter,
     RoleModelView,
     current_staff,
-    per_locale,
     ref_options,
 )
 from ..core import audit, export
 from ..core.errors import FieldError
-from ..core.forms import strip_controls
 from ..core.models import StaffComment
 from ..core.params import page_number, record_id
 from ..core.security import safe_next
-from ..core.timeutil import local_formatter
-from ..core.workflow import timeline
+from ..core.validators import strip_controls
+from ..core.workflow import Transition, timeline
 from ..extensions import db
 from ..permits.models import Permit, PermitRevision
 from ..reference.models import (
@@ -59,30 +67,106 @@ from .forms import DeclarationAdminForm, RoundForm
 from .models import Declaration, DeclarationFile, Round
 from .views import download_name
 
-REVIEW_ROLES = ("admin", "initial_reviewer", "second_reviewer", "supervisor")
 # Grids count rows exactly up to here; past it they say "more than 1,000" (a count of a
 # large queue costs more than the rest of the page).
 COUNT_CAP = 1000
 # What looks like an ID number inside a search term (masked wherever a search is shown).
 ID_NUMBERS = re.compile(r"\d{17}[\dXx]|\d{15}")
+# The workflows whose labelled transitions are the grids' decisions.
+FLOWS = (workflow.WORKFLOW, workflow.REPORTING)
 
 
-def _texts() -> dict:
-    """The grid's repeated words, translated and marked up once per language."""
+# --- what the workflow table says ------------------------------------------------------------
 
-    def build():
-        return {
-            "status": {k: Markup('<span class="badge badge-{}">{}</span>').format(
-                workflow.BADGES[k], v) for k, v in workflow.LABELS.items()},
-            "stage": {k: escape(str(v)) for k, v in workflow.STAGES.items()},
-            "gender": {"male": escape(_("Male")), "female": escape(_("Female"))},
+
+def transition(name: str) -> Transition:
+    """What the decision ``name`` means, from whichever table declares it."""
+    for flow in FLOWS:
+        if name in flow.decisions():
+            return flow.transition(name)
+    raise KeyError(name)
+
+
+def allowed(name: str, roles) -> bool:
+    """``roles`` may take the decision ``name`` from at least one state."""
+    return any(name in flow.decisions() and flow.allowed(name, roles) for flow in FLOWS)
+
+
+def queue_decisions(state: str) -> list[str]:
+    """The decisions that leave from ``state`` alone (its stage's pass and reject), in
+    table order: a state with any is a review queue, and they are its bulk actions."""
+    flow = workflow.WORKFLOW
+    return [name for name in flow.decisions(sources=[state]) if flow.sources(name) == [state]]
+
+
+def shared_decisions() -> list[str]:
+    """The decisions every grid of all declarations offers: those of the reporting table and
+    those the main table allows from several states (withdrawal)."""
+    flow = workflow.WORKFLOW
+    return [*workflow.REPORTING.decisions(),
+            *(name for name in flow.decisions() if len(flow.sources(name)) > 1)]
+
+
+def _reason(form) -> str:
+    """A chosen template and/or free text, joined."""
+    parts = [form.get("reason_template", "").strip(), form.get("reason", "").strip()]
+    return "\n".join(p for p in parts if p)
+
+
+def _bulk_action(name: str):
+    """The Flask-Admin action that takes the decision ``name`` on the selected rows: its
+    text and question are the transition's label and ``confirm``."""
+    step = transition(name)
+
+    def run(self, ids):
+        self.decide_rows(ids, name)
+
+    run.__name__ = f"action_{name}"
+    return action(name, step.label, step.confirm)(run)
+
+
+# --- the cells --------------------------------------------------------------------------------
+
+
+def words() -> dict:
+    """The grid cells' translated words and badges, made once per request (a page prints
+    them on every row; translating each time cost more than the rows)."""
+    if "grid_words" not in g:
+        flow = workflow.WORKFLOW
+        g.grid_words = {
+            "status": {state: Markup('<span class="badge badge-{}">{}</span>').format(
+                flow.badge(state), flow.label(state)) for state in flow.states},
+            "stage": {key: str(text) for key, text in workflow.STAGES.items()},
+            "gender": {"male": _("Male"), "female": _("Female")},
             "duplicate": Markup('<span class="badge badge-danger">{}</span>').format(
                 _("Duplicate")),
-            "view": escape(admin_gettext("View Record")),
-            "edit": escape(admin_gettext("Edit Record")),
+            "education": dict(names("education", active_only=False)),
+            "condition": dict(names("condition", active_only=False)),
         }
+    return g.grid_words
 
-    return per_locale(("grid-texts",), build)
+
+def _word(kind: str):
+    """A cell that shows the word (or badge) of kind ``kind`` for the row's value."""
+    def formatter(view, context, row, name):
+        value = getattr(row, name)
+        return words()[kind].get(value, value or "")
+
+    return formatter
+
+
+def _duplicate(view, context, row, name):
+    return words()["duplicate"] if getattr(row, name) else ""
+
+
+def _plain(view, context, row, name):
+    value = getattr(row, name)
+    return "" if value is None else value
+
+
+def _minute(view, context, row, name):
+    """A time in the viewer's zone, to the minute (the grids' type formatter)."""
+    return DATE_FORMATTERS[datetime](view, getattr(row, name), name)
 
 
 class PermitFilter(BaseSQLAFilter):
@@ -110,16 +194,65 @@ class PermitFilter(BaseSQLAFilter):
         return _l("equals")
 
 
+def _round_options():
+    from flask import has_app_context
+
+    return lookups()["rounds"] if has_app_context() else []
+
+
+FILTERS = (
+    IntEqualFilter(Declaration.round_id, _l("Round"), options=_round_options),
+    FilterEqual(Declaration.status, _l("Status"),
+                options=[(k, v) for k, v in workflow.LABELS.items() if k != workflow.DRAFT]),
+    PermitFilter(PermitRevision.registered_district, _l("District of registration"),
+                 options=ref_options("district")),
+    PermitFilter(PermitRevision.field, _l("Field of business"), options=ref_options("field")),
+    FilterEqual(Declaration.condition, _l("Introduction basis and condition"),
+                options=ref_options("condition")),
+    PermitFilter(PermitRevision.qualifications, _l("Unit qualifications"),
+                 options=ref_options("qualification"), contains=True),
+    FilterEqual(Declaration.credit_code, _l("Unified social credit code")),
+    LocalDateTimeBetweenFilter(Declaration.submitted_at, _l("Submitted")),
+    LocalDateTimeBetweenFilter(Declaration.second_passed_at, _l("Second review passed")),
+    BooleanEqualFilter(Declaration.duplicate, _l("Duplicate")),
+)
+
+# What a grid row holds: its columns and its round's name (never the ciphertexts).
+GRID_COLUMNS = (Declaration.id, Round.name.label("round_name"), Declaration.unit_name,
+                Declaration.name, Declaration.id_masked, Declaration.gender, Declaration.age,
+                Declaration.education, Declaration.condition, Declaration.status,
+                Declaration.rejected_stage, Declaration.submitted_at, Declaration.duplicate)
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """The rows a grid's search and filters select, counted up to ``COUNT_CAP``."""
+
+    number: int
+    capped: bool
+
+    def label(self) -> str:
+        """The count as the grid says it: "1,000" or "more than 1,000"."""
+        if self.capped:
+            return _("more than %(num)s", num=format_number(COUNT_CAP))
+        return format_number(self.number)
+
+
 class DeclarationView(RoleModelView):
-    """Every submitted declaration (drafts stay private to the enterprise)."""
+    """Submitted declarations (drafts stay private to the enterprise). A subclass names the
+    ``decisions`` it offers (read from the workflow table); each becomes a Flask-Admin
+    action when the class is made."""
 
     read_roles = ("admin", "supervisor")
+    decisions: tuple[str, ...] = ()
+    bulk_all_decisions: tuple[str, ...] = ()  # offered as "all rows the filter selects"
     allow_create = allow_delete = False
     edit_roles = ()
     dynamic_filters = True
     list_template = "admin/declaration_grid.html"
     details_template = "admin/declaration_details.html"
     can_set_page_size = True
+    column_display_actions = True
     column_list = ("round", "unit_name", "name", "id_masked", "gender", "age", "education",
                    "condition", "status", "rejected_stage", "submitted_at", "duplicate")
     column_sortable_list = ("submitted_at", "status", "unit_name", "name", "age",
@@ -133,60 +266,79 @@ class DeclarationView(RoleModelView):
         "status": _l("Status"), "rejected_stage": _l("Stage of the last rejection"),
         "submitted_at": _l("Submitted"), "duplicate": _l("Duplicate"),
     }
-    column_searchable_list = ("name",)  # the real search is search_condition() below
+    # Every cell: the template calls these directly (a row is a plain row of the page
+    # statement; Flask-Admin's value lookup and type formatters would only pass them on).
+    column_formatters = {
+        "round": lambda view, context, row, name: row.round_name,
+        "unit_name": _plain, "name": _plain, "id_masked": _plain, "age": _plain,
+        "submitted_at": _minute,
+        "gender": _word("gender"), "education": _word("education"),
+        "condition": _word("condition"), "status": _word("status"),
+        "rejected_stage": _word("stage"), "duplicate": _duplicate,
+    }
+    column_filters = FILTERS
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        for position, name in enumerate(cls.decisions):  # numbered: table order
+            setattr(cls, f"decision_{position:02d}_{name}", _bulk_action(name))
 
     def search_placeholder(self) -> str:
         return _("Name, enterprise, credit code or full ID number")
 
-    @property
-    def column_filters(self):
-        return (
-            IntEqualFilter(Declaration.round_id, _l("Round"), options=_round_options),
-            FilterEqual(Declaration.status, _l("Status"),
-                        options=[(k, v) for k, v in workflow.LABELS.items()
-                                 if k != workflow.DRAFT]),
-            PermitFilter(PermitRevision.registered_district, _l("District of registration"),
-                         options=ref_options("district")),
-            PermitFilter(PermitRevision.field, _l("Field of business"),
-                         options=ref_options("field")),
-            FilterEqual(Declaration.condition, _l("Introduction basis and condition"),
-                        options=ref_options("condition")),
-            PermitFilter(PermitRevision.qualifications, _l("Unit qualifications"),
-                         options=ref_options("qualification"), contains=True),
-            FilterEqual(Declaration.credit_code, _l("Unified social credit code")),
-            LocalDateTimeBetweenFilter(Declaration.submitted_at, _l("Submitted")),
-            LocalDateTimeBetweenFilter(Declaration.second_passed_at, _l("Second review passed")),
-            BooleanEqualFilter(Declaration.duplicate, _l("Duplicate")),
-        )
+    # --- who may do what: the table --------------------------------------------------------
+    def is_action_allowed(self, name: str) -> bool:
+        staff = current_staff()
+        return (name in self.decisions and staff is not None
+                and allowed(name, staff.role_names))
+
+    # --- what may be seen -----------------------------------------------------------------
+    def scope_clause(self):
+        return Declaration.status != workflow.DRAFT
 
     def scope_query(self, query):
-        return query.filter(Declaration.status != workflow.DRAFT)
+        return query.filter(self.scope_clause())
 
     def get_query(self):
         return super().get_query().options(joinedload(Declaration.round),
                                            lazyload(Declaration.files))
 
     def filtered_ids(self, search, filters):
-        """The ids the viewer's scope, search and filters select (a ``select()``; no
-        order). Flask-Admin's filters only call ``.filter()``, which a select has too.
-        Control characters in a search or a filter value are dropped (no NUL reaches the
-        database)."""
+        """The ids the viewer's scope, ``search`` and ``filters`` (as ``get_list`` takes
+        them) select: a ``select()``, no order. Each filter's public ``clean`` and
+        ``apply``; control characters in a search or a filter value are dropped (no NUL
+        reaches the database), and a value that then no longer cleans selects nothing."""
         query = self.scope_query(select(Declaration.id))
-        joins: dict = {}
         if search:
-            query, _c, joins, _j = self._apply_search(query, None, joins, {}, search)
-        if filters and self._filters:
-            filters = [(index, name, strip_controls(value)) for index, name, value in filters]
-            query, _c, joins, _j = self._apply_filters(query, None, joins, {}, filters)
+            query = query.where(operations.search_condition(
+                strip_controls(search).strip()[:200]))
+        for index, _name, value in filters or ():
+            flt = self.list_filters[index]
+            try:
+                query = flt.apply(query, flt.clean(strip_controls(value)))
+            except ValueError:
+                query = query.where(false())
         return query
 
-    def read_page(self, page, sort_column, sort_desc, search, filters,
-                  page_size) -> GridPage:
+    def get_count_query(self, ids=None):
+        """The number of rows ``ids`` (default: every row in the viewer's scope) selects,
+        counted only up to one past ``COUNT_CAP``."""
+        if ids is None:
+            ids = self.scope_query(select(Declaration.id))
+        capped = ids.order_by(None).limit(COUNT_CAP + 1).subquery()
+        return select(func.count().label("n")).select_from(capped)
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
+                 page_size=None):
         """One statement for the page and its count: the page is found over ids alone and
-        only its rows' grid columns are read (a deferred join, no OFFSET over wide rows,
-        plain rows rather than ORM objects: the grid only prints them); the count stops
-        at ``COUNT_CAP`` (past it the grid says "more than …" and pages on without a last
-        page). One extra id tells whether a next page exists."""
+        only its rows' grid columns are read (a deferred join over a covering index, no
+        OFFSET over wide rows, plain rows rather than ORM objects); the count stops past
+        ``COUNT_CAP``, and is ``None`` then (Flask-Admin pages on without a last page)."""
+        if not execute:  # Flask-Admin's own query, for its own callers
+            return super().get_list(page, sort_column, sort_desc, search, filters,
+                                    execute=False, page_size=page_size)
+        page_size = page_size or self.page_size
+        lookups()  # the labels the cells show, read with the filter choices
         ids = self.filtered_ids(search, filters)
         if sort_column is None:
             sort_column, sort_desc = self.column_default_sort
@@ -195,81 +347,97 @@ class DeclarationView(RoleModelView):
         order = ([key.desc(), Declaration.id.desc()] if sort_desc
                  else [key.asc(), Declaration.id.asc()])
         inner = ids.join(Round, Round.id == Declaration.round_id) if by_round else ids
-        page_ids = (inner.order_by(*order).limit(page_size + 1)
+        page_ids = (inner.order_by(*order).limit(page_size)
                     .offset(page_number(page) * page_size).subquery())
-        capped = ids.order_by(None).limit(COUNT_CAP + 1).subquery()
-        total = select(func.count().label("n")).select_from(capped).subquery()
-        statement = (select(total.c.n, *_grid_columns()).select_from(total)
+        total = self.get_count_query(ids).subquery()
+        statement = (select(total.c.n, *GRID_COLUMNS).select_from(total)
                      .outerjoin(page_ids, true())
                      .outerjoin(Declaration, Declaration.id == page_ids.c.id)
                      .outerjoin(Round, Round.id == Declaration.round_id)
                      .order_by(*order))
         result = db.session.execute(statement).all()
-        count = result[0].n
-        rows = [row[1:] for row in result if row.id is not None]
-        return GridPage(rows=rows[:page_size], count=min(count, COUNT_CAP),
-                        capped=count > COUNT_CAP, has_next=len(rows) > page_size)
+        count = g.grid_count = Count(min(result[0].n, COUNT_CAP), result[0].n > COUNT_CAP)
+        return (None if count.capped else count.number), [
+            row for row in result if row.id is not None]
 
-    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
-                 page_size=None):
-        """Flask-Admin's contract over ``read_page()``: the count is ``None`` past the cap."""
-        if not execute:  # Flask-Admin's own callers; ours use filtered_ids()
-            return super().get_list(page, sort_column, sort_desc, search, filters,
-                                    execute=False, page_size=page_size)
-        found = self.read_page(page, sort_column, sort_desc, search, filters,
-                               page_size or self.page_size)
-        return (None if found.capped else found.count), found.rows
-
+    # --- the list page ------------------------------------------------------------------------
     @expose("/")
     def index_view(self):
-        """Flask-Admin's list page (same URLs, filters, actions and scripts), computing
-        only what the grid template shows: no per-row forms, no row-action objects, no
-        action form object (the template writes its fields)."""
-        from math import ceil
+        """Flask-Admin's list page; a full ID number typed into the address is moved off it
+        at once (to a token of its blind index)."""
+        token = operations.id_search_token(request.args.get("search") or "")
+        if token:
+            return redirect(url_for(".index_view", **{**request.args.to_dict(),
+                                                      "search": token}))
+        return super().index_view()
 
-        args = self._get_list_extra_args()
-        token = args.search and operations.id_search_token(args.search)
-        if token:  # a full ID number typed into the address: off the URL at once
-            return redirect(self._get_list_url(args.clone(search=token)))
-        column = self._get_column_by_idx(args.sort)
-        page_size = self.get_safe_page_size(args.page_size)
-        found = self.read_page(args.page, column[0] if column else None, args.sort_desc,
-                               args.search, args.filters, page_size)
-        actions, confirmations = self.get_actions_list()
-        return_url = self._get_list_url(args)
+    def render(self, template, **kwargs):
+        if template == self.list_template:
+            kwargs.update(self.list_context(kwargs))
+        elif template == self.details_template and kwargs.get("model") is not None:
+            kwargs.update(self.details_context(kwargs["model"]))
+        return super().render(template, **kwargs)
 
-        def pager_url(p):
-            return self._get_list_url(args.clone(page=p or None))
+    def list_context(self, page: dict) -> dict:
+        """What the grid template shows beyond Flask-Admin's list context: the count as
+        said, the search as shown, the links of a row and of the pager, sort headers and
+        page sizes (each from one ``url_for``), the reason templates and the "all matching
+        rows" decisions."""
+        from urllib.parse import quote
+
+        count = g.get("grid_count") or Count(0, False)
+        staff = current_staff()
+        roles = staff.role_names if staff else ()
+        back = page.get("return_url")
+        return {
+            "count_label": count.label(),
+            "search_text": self.search_label(page.get("search")),
+            "row_links": {
+                "details": url_for(".details_view") + "?id=",
+                "edit": url_for(".edit_view") + "?id=" if self.can_edit else None,
+                "back": f"&url={quote(back, safe='')}" if back else "",
+                "view": admin_gettext("View Record"), "edit_title": admin_gettext("Edit Record"),
+                "select": admin_gettext("Select record"),
+            },
+            **self.list_urls(page),
+            "reason_templates": lookups()["reasons"],
+            "bulk_all_actions": [(name, transition(name)) for name in self.bulk_all_decisions
+                                 if allowed(name, roles)],
+        }
+
+    def list_urls(self, page: dict) -> dict:
+        """The list page's ``pager_url``, ``sort_url`` and ``page_size_url``, as Flask-Admin
+        makes them (the same arguments in the same order) from one ``url_for``: a page
+        prints a dozen or more."""
+        from urllib.parse import urlencode
+
+        base = url_for(".index_view")
+        fixed = [("search", page.get("search")), *page.get("extra_args", {}).items()]
+        filters = list(page.get("filter_args", {}).items())
+        current = {"page": page.get("page"), "sort": page.get("sort_column"),
+                   "desc": page.get("sort_desc"), "page_size": page.get("page_size")}
+
+        def url(**changes) -> str:
+            args = {**current, **changes}
+            pairs = [("page", args["page"] or None), ("sort", args["sort"]),
+                     ("desc", 1 if args["desc"] else None), *fixed,
+                     ("page_size", self.get_safe_page_size(args["page_size"])), *filters]
+            return f"{base}?{urlencode([(k, v) for k, v in pairs if v is not None])}"
 
         def sort_url(column, invert=False, desc=None):
-            if not desc and invert and not args.sort_desc:
+            if not desc and invert and not current["desc"]:
                 desc = 1
-            return self._get_list_url(args.clone(sort=column, sort_desc=desc))
+            return url(sort=column, desc=desc)
 
-        def page_size_url(size):
-            return self._get_list_url(args.clone(page_size=size or self.page_size))
+        return {"pager_url": lambda p: url(page=p), "sort_url": sort_url,
+                "page_size_url": lambda size: url(page_size=size or self.page_size)}
 
-        with_checkbox = bool(actions)
-        groups, groups_json = self.filter_groups_and_json()
-        return self.render(
-            self.list_template, data=found.rows, actions=actions,
-            actions_confirmation=confirmations, count_label=found.label(),
-            num_pages=None if found.capped else ceil(found.count / page_size),
-            has_next=found.has_next, page=args.page, page_size=page_size,
-            default_page_size=self.page_size, pager_url=pager_url,
-            page_size_url=page_size_url, sort_column=args.sort, sort_desc=args.sort_desc,
-            search=args.search, search_text=self.search_label(args.search),
-            clear_search_url=self._get_list_url(args.clone(page=0, search=None,
-                                                           filters=None)),
-            filter_groups=groups, filter_groups_json=groups_json, active_filters=args.filters,
-            filter_args=self._get_filters(args.filters), extra_args=args.extra_args,
-            return_url=return_url, reason_templates=lookups()["reasons"], w=self.words(),
-            header_html=self.header_html(with_checkbox, args.sort, args.sort_desc, sort_url),
-            rows_html=self.rows_html(found.rows, with_checkbox, return_url),
-            bulk_all_actions=[
-                (name, workflow.DECISIONS[name]) for name, roles in self.action_roles.items()
-                if name in workflow.DECISIONS and name != "withdraw" and self._has(roles)],
-        )
+    def action_form(self, obj=None):
+        """The form of a bulk action, built to read a posted one; the list page writes its
+        fields itself (``admin/actions.html``) and does not need the object."""
+        if request.method == "GET":
+            return None
+        return super().action_form(obj)
 
     @expose("/search/", methods=("POST",))
     def search_view(self):
@@ -298,133 +466,40 @@ class DeclarationView(RoleModelView):
             return db.session.execute(found).scalar() or mask_id_number("")
         return ID_NUMBERS.sub(lambda m: mask_id_number(m.group()), search)
 
-    def _apply_search(self, query, count_query, joins, count_joins, search):
-        condition = operations.search_condition(strip_controls(search).strip()[:200])
-        query = query.filter(condition)
-        if count_query is not None:
-            count_query = count_query.filter(condition)
-        return query, count_query, joins, count_joins
+    def list_args(self):
+        """The search and the filters of this request, as the list page reads them; a
+        filter value its filter refuses is a 400 here (the rows a change or an export
+        touches are never wider than asked)."""
+        try:
+            filters = self.list_filter_args()
+        except ValueError:
+            abort(400)
+        return request.args.get("search"), filters
 
     # --- the detail page ------------------------------------------------------------------
-    def render(self, template, **kwargs):
-        if template == self.details_template and kwargs.get("model") is not None:
-            declaration = kwargs["model"]
-            staff = current_staff()
-            permit = db.session.execute(select(Permit).where(
-                Permit.enterprise_user_id == declaration.enterprise_user_id)).scalar_one_or_none()
-            kwargs.update(
-                d=declaration, events=timeline(declaration), workflow=workflow,
-                revision=permit.in_force if permit else None,
-                actions=list(workflow.WORKFLOW.actions(declaration.status,
-                                                              staff.role_names)),
-                reasons=reason_templates(),
-                comments=list(db.session.execute(select(StaffComment).where(
-                    StaffComment.target_type == "declaration",
-                    StaffComment.target_id == declaration.id).order_by(StaffComment.id))
-                    .scalars()),
-                show_full_id=staff.has_role("admin", "initial_reviewer", "second_reviewer",
-                                            "supervisor"),
-                file_url=lambda f: url_for(".file", id=declaration.id, file_id=f.id),
-                inline_url=lambda f: url_for(".file", id=declaration.id, file_id=f.id,
-                                             inline=1),
-                preview_url=lambda f: url_for(".file", id=declaration.id, file_id=f.id,
-                                              preview=1),
-            )
-            audit.record("declaration.view", target=declaration)  # full ID shown: audited
-        return super().render(template, **kwargs)
-
-    def words(self) -> dict:
-        """The list page's fixed words (Flask-Admin's own messages), once per language."""
-        from flask_admin.babel import ngettext as admin_ngettext
-
-        def build():
-            return {
-                "list": admin_gettext("List"), "add_filter": admin_gettext("Add Filter"),
-                "items": admin_gettext("items"),
-                "page_sizes": [(size, admin_ngettext(f"{size} item", f"{size} items", size))
-                               for size in self.page_size_options],
-                "with_selected": admin_gettext("With selected"),
-                "search_placeholder": self.search_placeholder(),
-                "search": admin_gettext("Search"), "apply": admin_gettext("Apply"),
-                "reset_filters": admin_gettext("Reset Filters"),
-                "empty": self.get_empty_list_message(),
-                "select_one": admin_gettext("Please select at least one record."),
-            }
-
-        return per_locale(("grid-words", self.endpoint), build)
-
-    def header_html(self, with_checkbox: bool, sort_column, sort_desc, sort_url) -> Markup:
-        """The column headers, with sort links; their labels are translated once per
-        language."""
-
-        def build():
-            sort_by = admin_gettext("Sort by %(name)s", name="\x00")
-            return ([(c, escape(str(label)), escape(sort_by.replace("\x00", str(label))))
-                     for c, label in self._list_columns],
-                    escape(admin_gettext("Select all records")))
-
-        columns, select_all = per_locale(("grid-header", self.endpoint), build)
-        cells = [f'<th class="list-checkbox-column"><input type="checkbox" name="rowtoggle" '
-                 f'class="action-rowtoggle" title="{select_all}"></th>'] if with_checkbox else []
-        cells.append("<th>&nbsp;</th>")
-        for index, (name, text, title) in enumerate(columns):
-            if name not in self._sortable_columns:
-                cells.append(f'<th class="column-header col-{escape(name)}">{text}</th>')
-                continue
-            current = sort_column == index
-            arrow = ((' <span class="fa fa-chevron-down"></span>' if sort_desc
-                      else ' <span class="fa fa-chevron-up"></span>') if current else "")
-            cells.append(f'<th class="column-header col-{escape(name)}"><a href="'
-                         f'{escape(sort_url(index, current))}" title="{title}">{text}{arrow}'
-                         f'</a></th>')
-        return Markup("".join(cells))  # noqa: S704 - every piece escaped above
-
-    def rows_html(self, data, with_checkbox: bool, return_url: str | None) -> Markup:
-        """The table body in one pass of Python: the grid's cost was Flask-Admin's per-row
-        macros and ``url_for`` calls, not the database. Rows are the plain tuples of
-        ``GRID_COLUMNS`` (in ``column_list`` order); labels are looked up and escaped once
-        per request, and every value goes through ``escape()``."""
-        from urllib.parse import quote
-
-        from flask_babel import get_timezone
-
-        back = escape(f"&url={quote(return_url, safe='')}" if return_url else "")
-        details = escape(fixed_url(f"{self.endpoint}.details_view") + "?id=")
-        edit = escape(fixed_url(f"{self.endpoint}.edit_view") + "?id=") if self.can_edit else None
-        texts = _texts()
-        eye, pencil = texts["view"], texts["edit"]
-        status, stage, gender, duplicate = (texts["status"], texts["stage"], texts["gender"],
-                                            texts["duplicate"])
-        education = {code: escape(text) for code, text in names("education",
-                                                                 active_only=False)}
-        condition = {code: escape(text) for code, text in names("condition",
-                                                                 active_only=False)}
-        when = local_formatter(get_timezone(), "%Y-%m-%d %H:%M")
-        parts = []
-        for (pk, round_name, unit_name, name, id_masked, sex, age, edu, cond, state,
-             rejected, submitted, dup) in data:
-            links = (f'<a class="icon" href="{details}{pk}{back}" title="{eye}">'
-                     f'<span class="fa fa-eye"></span></a>')
-            if edit is not None:
-                links += (f' <a class="icon" href="{edit}{pk}{back}" title="{pencil}">'
-                          f'<span class="fa fa-pencil"></span></a>')
-            parts.append(
-                (f'<tr><td><input type="checkbox" name="rowid" class="action-checkbox" '
-                 f'value="{pk}"></td>' if with_checkbox else "<tr>")
-                + f'<td class="list-buttons-column">{links}</td>'
-                f'<td class="col-round">{escape(round_name)}</td>'
-                f'<td class="col-unit_name">{escape(unit_name)}</td>'
-                f'<td class="col-name">{escape(name)}</td>'
-                f'<td class="col-id_masked">{escape(id_masked or "")}</td>'
-                f'<td class="col-gender">{gender.get(sex or "", "")}</td>'
-                f'<td class="col-age">{"" if age is None else int(age)}</td>'
-                f'<td class="col-education">{education.get(edu, "")}</td>'
-                f'<td class="col-condition">{condition.get(cond, "")}</td>'
-                f'<td class="col-status">{status[state]}</td>'
-                f'<td class="col-rejected_stage">{stage.get(rejected or "", "")}</td>'
-                f'<td class="col-submitted_at">{when(submitted)}</td>'
-                f'<td class="col-duplicate">{duplicate if dup else ""}</td></tr>')
-        return Markup("\n".join(parts))  # noqa: S704 - every piece escaped above
+    def details_context(self, declaration) -> dict:
+        staff = current_staff()
+        permit = db.session.execute(select(Permit).where(
+            Permit.enterprise_user_id == declaration.enterprise_user_id)).scalar_one_or_none()
+        audit.record("declaration.view", target=declaration)  # full ID shown: audited
+        return {
+            "d": declaration, "events": timeline(declaration), "workflow": workflow,
+            "revision": permit.in_force if permit else None,
+            "decisions": [(name, workflow.WORKFLOW.transition(name)) for name in
+                          workflow.WORKFLOW.decisions(staff.role_names,
+                                                      sources=[declaration.status])],
+            "reasons": reason_templates(),
+            "comments": list(db.session.execute(select(StaffComment).where(
+                StaffComment.target_type == "declaration",
+                StaffComment.target_id == declaration.id).order_by(StaffComment.id))
+                .scalars()),
+            "show_full_id": staff.has_role(*ALL_STAFF),
+            "file_url": lambda f: url_for(".file", id=declaration.id, file_id=f.id),
+            "inline_url": lambda f: url_for(".file", id=declaration.id, file_id=f.id,
+                                            inline=1),
+            "preview_url": lambda f: url_for(".file", id=declaration.id, file_id=f.id,
+                                             preview=1),
+        }
 
     @expose("/file/")
     def file(self):
@@ -442,7 +517,7 @@ class DeclarationView(RoleModelView):
             abort(404)
         back = url_for(".details_view", id=declaration.id, url=request.form.get("url"))
         name = request.form.get("action", "")
-        if name not in workflow.DECISIONS:
+        if name not in workflow.WORKFLOW.decisions():
             abort(400)
         refused = self.run_decision(
             lambda: operations.decide(declaration, current_staff(), name,
@@ -469,65 +544,122 @@ class DeclarationView(RoleModelView):
     def bulk_all(self):
         """Decide every row the current search and filters select (not only one page)."""
         name = request.form.get("action", "")
-        roles = self.action_roles.get(name)
-        if name not in workflow.DECISIONS or roles is None or not self._has(roles):
+        if not self.is_action_allowed(name):
             abort(403)
-        view_args = self._get_list_extra_args()
-        ids = list(db.session.execute(
-            self.filtered_ids(view_args.search, view_args.filters)).scalars())
-        self._bulk(ids, name)
+        search, filters = self.list_args()
+        ids = list(db.session.execute(self.filtered_ids(search, filters)).scalars())
+        self.decide_rows(ids, name)
         return redirect(url_for(".index_view", **request.args))
 
-    def _bulk(self, ids, name: str) -> None:
+    def decide_rows(self, ids, name: str) -> None:
+        """The decision ``name`` on the rows ``ids`` within this grid's scope, through the
+        one writer; rows in another state, unknown or not for the viewer's roles are
+        skipped and counted. One commit."""
+        if name in workflow.REPORTING.decisions():
+            self.report_rows(ids)
+            return
         try:
             outcome = operations.decide_many(ids, name, current_staff(), _reason(request.form),
-                                             scope=self._scope_clause())
+                                             scope=self.scope_clause())
         except FieldError as error:
             flash(error.message, "error")
             return
         db.session.commit()
         flash(summary(outcome), "success" if outcome.done else "warning")
 
-    def _scope_clause(self):
-        return Declaration.status != workflow.DRAFT
+    def report_rows(self, ids) -> None:
+        batch, count = operations.mark_reported(ids, current_staff(),
+                                                scope=self.scope_clause())
+        db.session.commit()
+        flash(ngettext("%(num)d declaration marked as reported (batch %(batch)s).",
+                       "%(num)d declarations marked as reported (batch %(batch)s).",
+                       count, batch=batch), "success" if count else "warning")
 
 
-def _reason(form) -> str:
-    """A chosen template and/or free text, joined."""
-    parts = [form.get("reason_template", "").strip(), form.get("reason", "").strip()]
-    return "\n".join(p for p in parts if p)
+def summary(outcome: operations.Outcome) -> str:
+    why = {"state": _("not in the expected state"), "role": _("not for your role"),
+           "unknown": _("unknown or not visible")}
+    text = ngettext("%(num)d decided", "%(num)d decided", len(outcome.done))
+    skipped = sum(outcome.skipped.values())
+    if skipped:
+        reasons = ", ".join(f"{count} {why[key]}" for key, count in outcome.skipped.items())
+        text += ", " + ngettext("%(num)d skipped", "%(num)d skipped", skipped) + f" ({reasons})"
+    return text
 
 
-@dataclass(frozen=True, slots=True)
-class GridPage:
-    """A page of grid rows, the count up to ``COUNT_CAP``, and whether more follow."""
+class QueueView(DeclarationView):
+    """A review queue: the declarations in one ``state``, oldest first, with the decisions
+    that leave from that state alone."""
 
-    rows: list
-    count: int
-    capped: bool
-    has_next: bool
+    state: str = ""
+    column_default_sort = ("submitted_at", False)
 
-    def label(self) -> str:
-        """The count as the grid says it: "1,000" or "more than 1,000"."""
-        if self.capped:
-            return per_locale(("more-than", COUNT_CAP), lambda: _(
-                "more than %(num)s", num=format_number(COUNT_CAP)))
-        return str(self.count) if self.count < 1000 else format_number(self.count)
+    def scope_clause(self):
+        return Declaration.status == self.state
 
 
-def _grid_columns():
-    """What a grid row shows, in ``column_list`` order (``rows_html`` unpacks them): its
-    columns and its round's name (never the ciphertexts)."""
-    return (Declaration.id, Round.name.label("round_name"), Declaration.unit_name,
-            Declaration.name, Declaration.id_masked, Declaration.gender, Declaration.age,
-            Declaration.education, Declaration.condition, Declaration.status,
-            Declaration.rejected_stage, Declaration.submitted_at, Declaration.duplicate)
+def queue_view(state: str) -> type[QueueView]:
+    """The queue of ``state``, as the table makes it: its decisions (in bulk too), and who
+    may read it — whoever may take one of them, the admin and the supervisor."""
+    names = tuple(queue_decisions(state))
+    roles = {"admin", "supervisor"}.union(*(transition(name).roles for name in names))
+    return type(f"QueueView_{state}", (QueueView,), {
+        "__doc__": f"The {state} queue.", "state": state, "decisions": names,
+        "bulk_all_decisions": names, "read_roles": tuple(sorted(roles))})
 
 
-def _round_options():
-    from flask import has_app_context
+# A queue per state that has decisions of its own, in the table's order.
+QUEUES = {state: queue_view(state) for state in workflow.WORKFLOW.states
+          if queue_decisions(state)}
+InitialQueueView = QUEUES[workflow.PENDING_INITIAL]  # 待审核
+SecondQueueView = QUEUES[workflow.PENDING_SECOND]  # 待复审
+# Their menu entries and addresses (a new queue is listed under its state's label).
+QUEUE_MENU = {workflow.PENDING_INITIAL: ("declaration_initial", _l("Initial review queue")),
+              workflow.PENDING_SECOND: ("declaration_second", _l("Second review queue"))}
 
-    return lookups()["rounds"] if has_app_context() else []
+
+def queues() -> list[tuple[type[QueueView], str, object]]:
+    """``(view class, endpoint, menu name)`` of every queue, for the admin's assembly."""
+    return [(view, *QUEUE_MENU.get(state, (f"declaration_{state}",
+                                           workflow.WORKFLOW.label(state))))
+            for state, view in QUEUES.items()]
+
+
+class AllDeclarationsView(DeclarationView):
+    """Every declaration: exports and reporting (supervisor), corrections and withdrawal
+    (admin: declarations are withdrawn, never deleted)."""
+
+    read_roles = ("admin", "supervisor")
+    edit_roles = ("admin",)
+    form = DeclarationAdminForm
+    decisions = tuple(shared_decisions())
+    list_template = "admin/declaration_grid_export.html"
+
+    def update_model(self, form, model):
+        return self.save_form(
+            form, lambda: operations.admin_update(model, current_staff(), form),
+            stale=FieldError("name", operations.changed_elsewhere())) is not False
+
+    @expose("/municipal/<kind>/")
+    def municipal_export(self, kind: str):
+        """The current grid filter (default: completed ones) in the municipal layout."""
+        if kind not in ("csv", "xlsx") or not current_staff().has_role("supervisor"):
+            abort(403)
+        search, filters = self.list_args()
+        query = self.filtered_ids(search, filters)
+        if not filters and not search:
+            query = query.filter(Declaration.status == workflow.COMPLETED)
+        ids = query.scalar_subquery()
+        total = db.session.execute(select(db.func.count()).select_from(
+            select(Declaration.id).where(Declaration.id.in_(ids)).subquery())).scalar()
+        audit.record("declaration.export", detail={
+            "format": kind, "rows": total, "search": self.search_label(search),
+            "filters": [list(map(str, f)) for f in filters]})
+        db.session.commit()
+        filename = f"人才引进需求申报-{total}.{kind}"
+        if kind == "csv":
+            return export.csv_response(filename, HEADER, rows(ids))
+        return export.xlsx_response(filename, HEADER, rows(ids))
 
 
 def lookups() -> dict:
@@ -570,122 +702,6 @@ def lookups() -> dict:
 
 # The last lookups read and what was built from them (equal rows: the same lists).
 _LOOKUPS: dict = {}
-
-
-def summary(outcome: operations.Outcome) -> str:
-    from flask_babel import ngettext
-
-    why = {"state": _("not in the expected state"), "role": _("not for your role"),
-           "unknown": _("unknown or not visible")}
-    text = ngettext("%(num)d decided", "%(num)d decided", len(outcome.done))
-    skipped = sum(outcome.skipped.values())
-    if skipped:
-        reasons = ", ".join(f"{count} {why[key]}" for key, count in outcome.skipped.items())
-        text += ", " + ngettext("%(num)d skipped", "%(num)d skipped", skipped) + f" ({reasons})"
-    return text
-
-
-class InitialQueueView(DeclarationView):
-    """待审核: the initial reviewers' queue, oldest first."""
-
-    read_roles = ("admin", "initial_reviewer", "supervisor")
-    action_roles = {"pass_initial": ("initial_reviewer", "admin"),
-                     "reject_initial": ("initial_reviewer", "admin")}
-    column_default_sort = ("submitted_at", False)
-
-    def scope_query(self, query):
-        return query.filter(Declaration.status == workflow.PENDING_INITIAL)
-
-    def _scope_clause(self):
-        return Declaration.status == workflow.PENDING_INITIAL
-
-    @action("pass_initial", _l("Pass (initial review)"), _l("Pass the selected declarations?"))
-    def action_pass_initial(self, ids):
-        self._bulk(ids, "pass_initial")
-
-    @action("reject_initial", _l("Reject with the reason above"),
-            _l("Reject the selected declarations with the reason above?"))
-    def action_reject_initial(self, ids):
-        self._bulk(ids, "reject_initial")
-
-
-class SecondQueueView(DeclarationView):
-    """待复审: the second reviewers' queue (区委人才办)."""
-
-    read_roles = ("admin", "second_reviewer", "supervisor")
-    action_roles = {"pass_second": ("second_reviewer", "admin"),
-                     "reject_second": ("second_reviewer", "admin")}
-    column_default_sort = ("submitted_at", False)
-
-    def scope_query(self, query):
-        return query.filter(Declaration.status == workflow.PENDING_SECOND)
-
-    def _scope_clause(self):
-        return Declaration.status == workflow.PENDING_SECOND
-
-    @action("pass_second", _l("Pass (second review)"), _l("Pass the selected declarations?"))
-    def action_pass_second(self, ids):
-        self._bulk(ids, "pass_second")
-
-    @action("reject_second", _l("Reject with the reason above"),
-            _l("Reject the selected declarations with the reason above?"))
-    def action_reject_second(self, ids):
-        self._bulk(ids, "reject_second")
-
-
-class AllDeclarationsView(DeclarationView):
-    """Every declaration: exports and reporting (supervisor), corrections and withdrawal
-    (admin: declarations are withdrawn, never deleted)."""
-
-    read_roles = ("admin", "supervisor")
-    edit_roles = ("admin",)
-    form = DeclarationAdminForm
-
-    def update_model(self, form, model):
-        return self.save_form(
-            form, lambda: operations.admin_update(model, current_staff(), form),
-            stale=FieldError("name", operations.changed_elsewhere())) is not False
-
-    action_roles = {"report": ("supervisor",), "withdraw": ("admin",)}
-    list_template = "admin/declaration_grid_export.html"
-
-    @action("report", _l("Mark as reported to the municipal bureau"),
-            _l("Mark the selected completed declarations as reported?"))
-    def action_report(self, ids):
-        batch, count = operations.mark_reported(ids, current_staff(),
-                                                scope=self._scope_clause())
-        db.session.commit()
-        from flask_babel import ngettext
-
-        flash(ngettext("%(num)d declaration marked as reported (batch %(batch)s).",
-                       "%(num)d declarations marked as reported (batch %(batch)s).",
-                       count, batch=batch), "success" if count else "warning")
-
-    @action("withdraw", _l("Withdraw with the reason above"),
-            _l("Withdraw the selected declarations? They stay on record."))
-    def action_withdraw(self, ids):
-        self._bulk(ids, "withdraw")
-
-    @expose("/municipal/<kind>/")
-    def municipal_export(self, kind: str):
-        """The current grid filter (default: completed ones) in the municipal layout."""
-        if kind not in ("csv", "xlsx") or not current_staff().has_role("supervisor"):
-            abort(403)
-        view_args = self._get_list_extra_args()
-        query = self.filtered_ids(view_args.search, view_args.filters)
-        if not view_args.filters and not view_args.search:
-            query = query.filter(Declaration.status == workflow.COMPLETED)
-        ids = query.scalar_subquery()
-        total = db.session.execute(select(db.func.count()).select_from(
-            select(Declaration.id).where(Declaration.id.in_(ids)).subquery())).scalar()
-        audit.record("declaration.export", detail={
-            "format": kind, "rows": total, "search": self.search_label(view_args.search),
-            "filters": [list(map(str, f)) for f in (view_args.filters or [])]})
-        db.session.commit()
-        filename = f"人才引进需求申报-{total}.{kind}"
-        if kind == "csv":
-            return export.csv_response(filename, HEADER, rows(ids))
-        return export.xlsx_response(filename, HEADER, rows(ids))
 
 
 class RoundView(RoleModelView):
