@@ -16,6 +16,7 @@ from contextlib import suppress
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
+from flask_admin.helpers import get_redirect_target
 from flask_babel import ngettext
 from markupsafe import Markup
 
@@ -96,20 +97,28 @@ class Decisions:
                 "workflow": self.workflow}
 
     # --- one record, from its details page ------------------------------------------------
+    def decision_record(self, id):
+        """The record a decision is about: ``get_one``. A grid narrower than what its viewer
+        may see (a queue) looks wider here, so that a record decided meanwhile is refused
+        with a message rather than not found."""
+        return self.get_one(id)
+
     @expose("/decide/", methods=("POST",))
     def decide(self):
-        record = self.get_one(request.form.get("id"))
+        record = self.decision_record(request.form.get("id"))
         if record is None:
             abort(404)
         name = request.form.get("action")
         if name not in self.workflow.decisions() or not Form().validate_on_submit():
             abort(400)
-        back = url_for(".details_view", id=record.id, url=request.form.get("url") or None)
         staff = current_staff()
         reason = request.form.get("reason") if self.workflow.transition(name).reason else None
-        return self.run_decision(
-            lambda: self.decide_record(record, staff, name, reason), back,
-            str(self.refused_message)) or redirect(back)
+        self.run_decision(lambda: self.decide_record(record, staff, name, reason),
+                          request.url, str(self.refused_message))  # commits, or not; says so
+        if self.get_one(record.id) is None:  # it left this grid (a queue): back to the grid
+            return redirect(get_redirect_target() or url_for(".index_view"))
+        return redirect(url_for(".details_view", id=record.id,
+                                url=request.form.get("url") or None))
 
     # --- the selected rows of the grid ----------------------------------------------------
     def decide_rows(self, ids, name: str) -> None:

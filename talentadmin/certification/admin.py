@@ -19,6 +19,7 @@ from ..admin.decisions import Decisions, status_badge
 from ..core import audit
 from ..core.errors import FieldError
 from ..core.models import AuditEvent
+from ..core.params import optional_id
 from ..extensions import db
 from . import operations
 from .forms import CertificationAdminForm
@@ -89,9 +90,23 @@ class CertificationView(Decisions, RoleModelView):
         "status": _l("Status"), "conflict": _l("Conflict"), "changed": _l("Edited by operator"),
     }
 
-    def scope_query(self, query):
-        # A licence that was read but never submitted stays the enterprise's own.
+    @staticmethod
+    def visible(query):
+        """What staff see: a licence that was read but never submitted stays the
+        enterprise's own."""
         return query.filter(Certification.status != RECOGNISED)
+
+    def scope_query(self, query):
+        return self.visible(query)
+
+    def decision_record(self, id):
+        """Any certification staff see, also from the queue: one decided meanwhile has
+        left the queue, and the reviewer is told so."""
+        pk = optional_id(id)
+        if pk is None:
+            return None
+        return self.visible(db.session.query(Certification)).filter(
+            Certification.id == pk).one_or_none()
 
     def get_query(self):
         return super().get_query().options(joinedload(Certification.enterprise_user))

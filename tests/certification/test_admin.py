@@ -253,3 +253,25 @@ def test_only_an_administrator_corrects(client, app, staff_login, queued, role):
         "csrf_token": token, "email_seen": "hr@example.com", "name": "x", "credit_code": CODE,
         "email": "evil@example.com"})
     assert _cert(app, queued).email == "hr@example.com"
+
+
+def test_a_decision_in_the_queue_returns_to_the_queue(client, app, staff_login, queued):
+    """The record leaves the queue when decided: the reviewer is taken back to the queue
+    (not to a details page that no longer holds it), and a reviewer deciding a record
+    someone else decided meanwhile is told so, not "not found"."""
+    staff_login("reviewer", "initial_reviewer")
+    details = f"/admin/certification_queue/details/?id={queued}&url=/admin/certification_queue/"
+    page = client.get(details).get_data(as_text=True)
+    assert 'name="url" value="/admin/certification_queue/"' in page
+    response = client.post("/admin/certification_queue/decide/", data={
+        "csrf_token": csrf_in(page), "id": queued, "action": "approve",
+        "url": "/admin/certification_queue/"})
+    assert response.headers["Location"].endswith("/admin/certification_queue/")
+    shown = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "审核意见已保存" in shown and "记录不存在" not in shown
+    late = client.post("/admin/certification_queue/decide/", data={  # the page opened before
+        "csrf_token": csrf_in(page), "id": queued, "action": "reject", "reason": "晚了",
+        "url": "https://evil.example/"})
+    assert late.status_code == 302 and "evil" not in late.headers["Location"]
+    shown = client.get(late.headers["Location"]).get_data(as_text=True)
+    assert "已不在待审核状态" in shown and _cert(app, queued).status == "approved"
