@@ -12,7 +12,9 @@ the caller has checked the viewer's rights; a preview is rendered once and kept 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import os
 import tempfile
 import warnings
@@ -42,7 +44,8 @@ EXTENSIONS = {"jpg": ".jpg", "png": ".png", "pdf": ".pdf"}
 
 class UploadError(Exception):
     """Why an upload was refused: ``missing``, ``empty``, ``too_large``, ``type``,
-    ``corrupt``, ``encrypted`` or ``bomb``."""
+    ``corrupt``, ``encrypted``, ``bomb``, or ``storage`` (the server could not write it:
+    disk full, read-only folder)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -102,10 +105,13 @@ def save_upload(
     """Store an uploaded file and return its (flushed) ``Attachment`` row."""
     if file_storage is None or not getattr(file_storage, "filename", None):
         raise UploadError("missing")
-    folder = upload_folder()
     digest = hashlib.sha256()
     size = 0
-    fd, temp_path = tempfile.mkstemp(dir=folder, prefix=".upload-")
+    try:
+        folder = upload_folder()
+        fd, temp_path = tempfile.mkstemp(dir=folder, prefix=".upload-")
+    except OSError as error:
+        raise _storage_failure(error) from None
     try:
         with os.fdopen(fd, "wb") as out:
             head = b""
@@ -133,9 +139,11 @@ def save_upload(
         final.parent.mkdir(exist_ok=True)
         os.replace(temp_path, final)  # same content, same name: replacing is harmless
         _fsync_dir(final.parent)
-    except BaseException:
-        if os.path.exists(temp_path):
+    except BaseException as error:
+        with contextlib.suppress(OSError):  # a read-only folder refuses this too
             os.unlink(temp_path)
+        if isinstance(error, OSError):
+            raise _storage_failure(error) from None
         raise
     attachment = Attachment(
         sha256=sha, size=size, kind=kind, original_name=(file_storage.filename or "")[:255],
@@ -144,6 +152,14 @@ def save_upload(
     db.session.add(attachment)
     db.session.flush()
     return attachment
+
+
+def _storage_failure(error: OSError) -> UploadError:
+    """A full disk, a read-only or missing folder: the office must hear of it (logged as
+    an error); the user is told the file was not stored, beside the field."""
+    logging.getLogger(__name__).error("An upload could not be stored in %s: %s",
+                                      current_app.config["UPLOAD_FOLDER"], error)
+    return UploadError("storage")
 
 
 def _fsync_dir(path: Path) -> None:
@@ -194,6 +210,9 @@ def upload_error_message(reason: str, allowed: tuple[str, ...] = ("jpg", "png", 
         "type": lambda: _("Only JPG, PNG or PDF files are accepted, judged by the file's "
                           "content, not its name."),
         "corrupt": lambda: _("The file is damaged and cannot be opened."),
+        "storage": lambda: _("The file could not be stored: the server's storage is full or "
+                             "unavailable. Try again later; if this happens again, tell the "
+                             "talent office."),
         "encrypted": lambda: _("The PDF is password-protected. Upload a copy without a "
                                "password."),
         "bomb": lambda: _("The image has more than %(limit)d million pixels and cannot be "
