@@ -70,7 +70,9 @@ class Decisions:
                 for name, step in actions.items():
                     if name in roles:
                         roles[name] |= step.roles
-        cls.action_roles = {name: tuple(sorted(roles[name])) for name in names}
+        own = {name: allowed for name, allowed in getattr(cls, "action_roles", {}).items()
+               if name not in cls.workflow.decisions()}  # the view's own actions
+        cls.action_roles = {**own, **{name: tuple(sorted(roles[name])) for name in names}}
         for name in names:
             setattr(cls, f"action_{name}", bulk_action(name, cls.workflow.transition(name)))
 

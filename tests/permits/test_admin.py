@@ -97,8 +97,10 @@ def test_a_transition_added_to_the_table_is_an_action_a_check_and_a_button(app, 
 
     class HoldView(PermitReviewView):
         workflow = table
+        action_roles = {"remind": ("supervisor",)}  # an action of the view's own: kept
 
-    assert HoldView.action_roles == {"approve": ("admin", "initial_reviewer"),
+    assert HoldView.action_roles == {"remind": ("supervisor",),
+                                     "approve": ("admin", "initial_reviewer"),
                                      "reject": ("admin", "initial_reviewer"),
                                      "hold": ("admin",)}
     admin_id, reviewer_id = make_staff("boss", "admin"), make_staff("rev", "initial_reviewer")
