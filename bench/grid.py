@@ -11,15 +11,20 @@ Contenders, each over ``Declaration`` with the same columns, filters and sorting
 
 Scenarios: page 1 filtered by status + round, sorted by ``submitted_at``; page 2,000
 unfiltered (sorted by ``submitted_at`` desc; clamped to the last page of a smaller set).
-Medians of interleaved repeats through the Flask test client, SQL statements per request
-(``before_cursor_execute``), ratios to stock. Last line: JSON.
+Medians of interleaved repeats through the Flask test client — wall time and this process's
+CPU time — SQL statements per request (``before_cursor_execute``; ``grid_statements``
+leaves out the session and the logged-in user, which every staff page reads), ratios to
+stock. Targets: page 1 at most 0.6x stock with at most 3 statements of its own, page 2,000
+at most 0.2x. Last line: JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import statistics
 import sys
+import time
 from urllib.parse import urlencode
 
 from flask_admin.contrib.sqla import ModelView
@@ -49,7 +54,7 @@ STOCK_COLUMNS = ("round", "enterprise_user", "name", "id_masked", "gender", "age
 
 def same_filters():
     """The filter objects of our grids (stock Flask-Admin filter classes, plus PermitFilter)."""
-    return DeclarationView.column_filters.fget(None)
+    return DeclarationView.column_filters
 
 
 class StockDeclarationView(ModelView):
@@ -80,9 +85,9 @@ def hello_route(app) -> None:
 
 
 def column_index(app, endpoint: str, name: str) -> int:
-    (admin,) = app.extensions["admin"]
-    view = next(v for v in admin._views if getattr(v, "endpoint", None) == endpoint)
-    return [c for c, _label in view._list_columns].index(name)
+    """The ``sort`` argument of column ``name`` (its place in the view's ``column_list``)."""
+    view = app.view_functions[f"{endpoint}.index_view"].__self__
+    return list(view.column_list).index(name)
 
 
 def urls(app, *, round_id: int, deep_page: int) -> dict[str, dict[str, str]]:
@@ -102,6 +107,9 @@ def urls(app, *, round_id: int, deep_page: int) -> dict[str, dict[str, str]]:
     return out
 
 
+# What every staff request reads (or writes) whatever the page: the server-side session and
+# the logged-in user. "grid_statements" are the rest: the page's own.
+FLOOR = re.compile(r"\bserver_session\b|^SELECT staff_user\.")
 ROW_ID = re.compile(r"details/\?id=(\d+)")
 
 
@@ -112,6 +120,19 @@ def row_ids(html: str) -> list[int]:
         if value not in seen:
             seen.append(value)
     return seen
+
+
+def interleaved_cpu_ms(fns, repeats: int) -> dict[str, float]:
+    """Median CPU time of this process per request (``time.process_time``), interleaved:
+    on a shared machine it moves far less than the wall time (the database is in-process
+    for SQLite; for PostgreSQL the server's own time is not in it)."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.process_time()
+            fn()
+            times[name].append((time.process_time() - start) * 1000)
+    return {name: round(statistics.median(values), 2) for name, values in times.items()}
 
 
 def run(args) -> dict:
@@ -143,8 +164,9 @@ def run(args) -> dict:
                 raise RuntimeError(f"{name} {path}: HTTP {response.status_code}")
             html = response.get_data(as_text=True)
             pages[name] = row_ids(html)
-            stats[name] = {"statements": counter.count, "rows": len(pages[name]),
-                           "bytes": len(html)}
+            own = [s for s in counter.statements if not FLOOR.search(s)]
+            stats[name] = {"statements": counter.count, "grid_statements": len(own),
+                           "rows": len(pages[name]), "bytes": len(html)}
             if args.show_sql:
                 print(f"--- {name} {scenario}: {counter.count} statements")
                 for statement in counter.statements:
@@ -153,18 +175,22 @@ def run(args) -> dict:
         def fetch(path):
             return lambda: client.get(path).close()
 
-        medians = interleaved_ms({name: fetch(path) for name, path in contenders.items()},
-                                 repeats=args.repeats)
+        fetchers = {name: fetch(path) for name, path in contenders.items()}
+        medians = interleaved_ms(fetchers, repeats=args.repeats)
+        cpu = interleaved_cpu_ms(fetchers, repeats=args.repeats)
         for name in contenders:
             stats[name]["median_ms"] = medians[name]
             stats[name]["ratio_to_stock"] = ratio(medians[name], medians["stock"])
+            stats[name]["cpu_ms"] = cpu[name]
+            stats[name]["cpu_ratio_to_stock"] = ratio(cpu[name], cpu["stock"])
         stats["stock_same_rows_as_ours"] = pages["stock"] == pages["ours_all"]
         result[scenario] = stats
     page1, deep = result["page1"], result["deep"]
     result["targets"] = {
-        "page1_ratio_le_0.5": page1["ours_all"]["ratio_to_stock"] <= 0.5,
-        "page1_statements_le_3": page1["ours_all"]["statements"] <= 3,
-        "deep_ratio_le_0.5": deep["ours_all"]["ratio_to_stock"] <= 0.5,
+        "page1_ratio_le_0.6": page1["ours_all"]["ratio_to_stock"] <= 0.6,
+        "page1_cpu_ratio_le_0.6": page1["ours_all"]["cpu_ratio_to_stock"] <= 0.6,
+        "page1_statements_le_3": page1["ours_all"]["grid_statements"] <= 3,
+        "deep_ratio_le_0.2": deep["ours_all"]["ratio_to_stock"] <= 0.2,
     }
     return result
 
@@ -181,8 +207,9 @@ def main(argv=None) -> int:
         for name, stats in result[scenario].items():
             if isinstance(stats, dict):
                 print(f"{scenario:6s} {name:13s} {stats['median_ms']:9.2f} ms  "
-                      f"{stats['statements']:3d} SQL  rows={stats['rows']:3d}  "
-                      f"x{stats['ratio_to_stock']} of stock")
+                      f"{stats['cpu_ms']:7.2f} cpu ms  "
+                      f"{stats['statements']:3d} SQL ({stats['grid_statements']} own)  rows={stats['rows']:3d}  "
+                      f"x{stats['ratio_to_stock']} of stock (cpu x{stats['cpu_ratio_to_stock']})")
     print("targets:", result["targets"])
     emit(result)
     return 0

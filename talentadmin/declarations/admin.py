@@ -17,6 +17,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
 from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import expose
@@ -389,21 +390,38 @@ class DeclarationView(RoleModelView):
         staff = current_staff()
         roles = staff.role_names if staff else ()
         back = page.get("return_url")
+        urls = self.list_urls(page)
         return {
             "count_label": count.label(),
             "search_text": self.search_label(page.get("search")),
-            "row_links": {
-                "details": url_for(".details_view") + "?id=",
-                "edit": url_for(".edit_view") + "?id=" if self.can_edit else None,
-                "back": f"&url={quote(back, safe='')}" if back else "",
-                "view": admin_gettext("View Record"), "edit_title": admin_gettext("Edit Record"),
-                "select": admin_gettext("Select record"),
-            },
-            **self.list_urls(page),
+            "row_links": SimpleNamespace(  # attributes: a row reads them without a miss
+                details=url_for(".details_view") + "?id=",
+                edit=url_for(".edit_view") + "?id=" if self.can_edit else None,
+                back=f"&url={quote(back, safe='')}" if back else "",
+                view=admin_gettext("View Record"), edit_title=admin_gettext("Edit Record"),
+                select=admin_gettext("Select record"),
+                select_all=admin_gettext("Select all records")),
+            **urls,
+            "headers": self.headers(page, urls["sort_url"]),
             "reason_templates": lookups()["reasons"],
             "bulk_all_actions": [(name, transition(name)) for name in self.bulk_all_decisions
                                  if allowed(name, roles)],
         }
+
+    def headers(self, page: dict, sort_url) -> list[tuple]:
+        """The column headers: ``(name, label, sort link or None, its title, sorted by
+        it)`` — Flask-Admin's, with the "Sort by" title translated once a page."""
+        sort_by = admin_gettext("Sort by %(name)s", name="\x00")
+        current = page.get("sort_column")
+        found = []
+        for index, (name, text) in enumerate(page.get("list_columns", ())):
+            text = str(text)
+            if self.is_sortable(name):
+                found.append((name, text, sort_url(index, index == current),
+                              sort_by.replace("\x00", text), index == current))
+            else:
+                found.append((name, text, None, None, False))
+        return found
 
     def list_urls(self, page: dict) -> dict:
         """The list page's ``pager_url``, ``sort_url`` and ``page_size_url``, as Flask-Admin
