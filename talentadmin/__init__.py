@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 
@@ -9,10 +10,11 @@ from flask import Flask, g, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
+from .core.ratelimit import LimitsUnavailable
 from .extensions import babel, csrf, db, login_manager, migrate
 
 
@@ -37,6 +39,9 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     _init_extensions(app)
+    from .core import logs
+
+    logs.init_app(app)  # first: its hooks see every request, whatever the others do
     _register_blueprints(app)
     _register_hooks(app)
     _register_errors(app)
@@ -138,11 +143,13 @@ def _load_user(user_id: str):
 def _register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
     from .certification.views import bp as certification_bp
+    from .core.health import bp as health_bp
     from .core.views import bp as files_bp
     from .declarations.views import bp as declarations_bp
     from .pages.views import bp as portal_bp
     from .permits.views import bp as permits_bp
 
+    app.register_blueprint(health_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(certification_bp)
@@ -250,8 +257,63 @@ def _register_errors(app: Flask) -> None:
     def _too_many(error):
         return render_error(429, _("Too many requests"), _("Wait a moment and try again."))
 
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database_lost(error):
+        # The database is gone or cut the connection (a restart, a failover, its backends
+        # terminated): the pool tests connections before use (pool_pre_ping), so the next
+        # requests get fresh ones once it is back. Until then: 503, never a traceback.
+        return unavailable(_("The service is unavailable for a moment"),
+                           _("The database cannot be reached just now. Nothing was saved by "
+                             "this request. Try again in a minute."))
+
+    @app.errorhandler(LimitsUnavailable)
+    def _limits_unavailable(error):
+        # Fail closed: without the shared counters no code is sent and no password checked.
+        return unavailable(_("Login is unavailable for a moment"),
+                           _("The service that counts login attempts cannot be reached, so "
+                             "no code was sent and no password was checked. Try again in a "
+                             "few minutes; pages that need no login keep working."))
+
     @app.errorhandler(500)
     def _server_error(error):
+        original = getattr(error, "original_exception", None)
+        if isinstance(original, OperationalError | InterfaceError):  # on opening the session
+            return _database_lost(original)
+        if isinstance(original, LimitsUnavailable):
+            return _limits_unavailable(original)
+        if _is_redis_error(original):  # the session store (TALENTADMIN_REDIS_URL) is gone
+            return unavailable(_("The service is unavailable for a moment"),
+                               _("Sessions cannot be read or saved just now. Try again in a "
+                                 "few minutes."))
         db.session.rollback()
         return render_error(500, _("Something went wrong"),
                             _("The error has been logged. Please try again later."))
+
+
+def _is_redis_error(error) -> bool:
+    try:
+        import redis
+    except ImportError:
+        return False
+    return isinstance(error, redis.RedisError)
+
+
+def unavailable(title: str, message: str):
+    """A 503 page that needs neither the database nor the session store: the transaction
+    is rolled back, the user is not loaded (the page shows no account), the session is
+    neither read further nor saved, and the template stands alone."""
+    from flask import current_app, session
+
+    from .core.logs import note_user
+
+    note_user()  # before the rollback expires the user's row
+    db.session.rollback()
+    g._login_user = login_manager.anonymous_user()
+    with contextlib.suppress(AssertionError):  # (raised when the store failed to open it)
+        session.modified = False  # not saved, no cookie set
+    response = current_app.make_response(
+        (render_template("unavailable.html", title=title, message=message), 503))
+    response.headers["Retry-After"] = "30"
+    response.headers["Cache-Control"] = "no-store"
+    return response

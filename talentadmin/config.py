@@ -131,7 +131,9 @@ def build(instance_path: str, overrides: dict | None = None) -> dict[str, object
 
     flask = {
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A connection is tested before use (one cut by a database restart or an idle timeout
+        # is replaced, not handed to a request) and renewed after 30 minutes.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_recycle": 1800},
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
         "BABEL_DEFAULT_TIMEZONE": settings["TIMEZONE"],  # stored times are UTC
         "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),

@@ -6,10 +6,16 @@ statement, or Redis ``INCR``): a caller compares the count with its limit *befor
 it checks a secret or sends a message, so parallel requests cannot all pass.
 ``peek`` reads without counting; ``extend`` restarts the window of a live key
 (a lockout that lasts from the last failure); ``undo`` gives one count back.
+
+The limits fail closed: when Redis cannot be reached, every call raises
+``LimitsUnavailable`` (the app answers 503 with a translated message), so no code is sent
+and no password is checked without being counted.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import math
 import sqlite3
 from datetime import timedelta
@@ -25,6 +31,28 @@ from .models import RateCounter
 from .timeutil import utcnow
 
 _UPSERT = {"postgresql": postgresql.insert, "sqlite": sqlite_dialect.insert}
+
+
+class LimitsUnavailable(RuntimeError):
+    """The counter store cannot be reached: nothing it guards may go ahead."""
+
+
+def _fail_closed(method):
+    """A Redis error in ``method`` becomes ``LimitsUnavailable`` (logged, without the URL)."""
+
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        import redis
+
+        try:
+            return method(self, *args, **kwargs)
+        except redis.RedisError as error:
+            logging.getLogger(__name__).warning(
+                "rate counters: Redis unreachable (%s); limited actions refused",
+                type(error).__name__)
+            raise LimitsUnavailable(type(error).__name__) from None
+
+    return guarded
 
 
 class DatabaseCounters:
@@ -106,10 +134,12 @@ class RedisCounters:
     def __init__(self, url: str) -> None:
         import redis
 
-        self.redis = redis.Redis.from_url(url)
+        # Seconds, not minutes, to learn that Redis is gone: a login waits on it.
+        self.redis = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
         self.prefix = "talentadmin:rate:"
         self._undo = self.redis.register_script(self._UNDO)
 
+    @_fail_closed
     def hit(self, key: str, window: int) -> int:
         name = self.prefix + key
         pipe = self.redis.pipeline()
@@ -118,6 +148,7 @@ class RedisCounters:
         count, _ = pipe.execute()
         return int(count)
 
+    @_fail_closed
     def peek(self, key: str) -> tuple[int, int]:
         name = self.prefix + key
         pipe = self.redis.pipeline()
@@ -128,12 +159,15 @@ class RedisCounters:
             return 0, 0
         return int(count), max(1, int(ttl))
 
+    @_fail_closed
     def extend(self, key: str, window: int) -> None:
         self.redis.expire(self.prefix + key, window, xx=True)
 
+    @_fail_closed
     def undo(self, key: str) -> None:
         self._undo(keys=[self.prefix + key])
 
+    @_fail_closed
     def reset(self, key: str) -> None:
         self.redis.delete(self.prefix + key)
 
