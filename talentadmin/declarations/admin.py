@@ -73,8 +73,11 @@ from .views import download_name
 COUNT_CAP = 1000
 # What looks like an ID number inside a search term (masked wherever a search is shown).
 ID_NUMBERS = re.compile(r"\d{17}[\dXx]|\d{15}")
-# The workflows whose labelled transitions are the grids' decisions.
-FLOWS = (workflow.WORKFLOW, workflow.REPORTING)
+
+
+def flows():
+    """The workflow tables whose labelled transitions are the grids' decisions."""
+    return (workflow.WORKFLOW, workflow.REPORTING)
 
 
 # --- what the workflow table says ------------------------------------------------------------
@@ -82,7 +85,7 @@ FLOWS = (workflow.WORKFLOW, workflow.REPORTING)
 
 def transition(name: str) -> Transition:
     """What the decision ``name`` means, from whichever table declares it."""
-    for flow in FLOWS:
+    for flow in flows():
         if name in flow.decisions():
             return flow.transition(name)
     raise KeyError(name)
@@ -90,7 +93,7 @@ def transition(name: str) -> Transition:
 
 def allowed(name: str, roles) -> bool:
     """``roles`` may take the decision ``name`` from at least one state."""
-    return any(name in flow.decisions() and flow.allowed(name, roles) for flow in FLOWS)
+    return any(name in flow.decisions() and flow.allowed(name, roles) for flow in flows())
 
 
 def queue_decisions(state: str) -> list[str]:

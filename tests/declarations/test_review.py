@@ -509,3 +509,76 @@ def test_grid_words_follow_the_language(client, staff_login, three):
     page = client.get("/admin/declaration_initial/").get_data(as_text=True)
     assert "List (3)" in page and "Add Filter" in page and "With selected" in page
     assert "Pending review" in page and "列表" not in page and '<html lang="en">' in page
+
+
+# --- what the workflow table drives ---------------------------------------------------------
+
+
+def decision_buttons(page: str) -> set[str]:
+    import re
+
+    return set(re.findall(r'<input type="hidden" name="action" value="([a-z_]+)">', page))
+
+
+@pytest.mark.parametrize(("roles", "view", "second_stage", "expected"), [
+    (("initial_reviewer",), "declaration_initial", False, {"pass_initial", "reject_initial"}),
+    (("second_reviewer",), "declaration_second", True, {"pass_second", "reject_second"}),
+    (("supervisor",), "declaration_all", False, set()),
+    (("admin",), "declaration_all", False, {"pass_initial", "reject_initial", "withdraw"}),
+    (("admin",), "declaration_all", True, {"pass_second", "reject_second", "withdraw"}),
+])
+def test_the_details_page_offers_the_decisions_the_table_gives_the_role(
+        client, app, staff_login, three, roles, view, second_stage, expected):
+    if second_stage:
+        with app.app_context():
+            db.session.get(Declaration, three[0]).status = "pending_second"
+            db.session.commit()
+    staff_login("someone", *roles)
+    page = client.get(f"/admin/{view}/details/?id={three[0]}").get_data(as_text=True)
+    assert decision_buttons(page) == expected
+    # a decision that needs a reason (the table says so) comes with its reason box
+    for name in expected:
+        assert (f'id="reason-{name}"' in page) == name.startswith(("reject", "withdraw")), name
+
+
+def test_grids_read_their_actions_and_queues_from_the_table(client, staff_login, three):
+    from talentadmin.declarations import admin as grids
+    from talentadmin.declarations import workflow
+
+    assert list(grids.QUEUES) == [workflow.PENDING_INITIAL, workflow.PENDING_SECOND]
+    assert grids.InitialQueueView.decisions == ("pass_initial", "reject_initial")
+    assert grids.SecondQueueView.decisions == ("pass_second", "reject_second")
+    assert grids.AllDeclarationsView.decisions == ("report", "withdraw")
+    assert set(grids.InitialQueueView.read_roles) == {"admin", "initial_reviewer", "supervisor"}
+    staff_login("boss", "admin", "supervisor")
+    page = client.get("/admin/declaration_all/").get_data(as_text=True)
+    assert 'data-model-action="report"' in page and 'data-model-action="withdraw"' in page
+    assert "bulk-all" not in page  # "every matching row" only for a queue's own decisions
+
+
+def test_a_new_state_with_its_decision_is_a_new_queue(app, monkeypatch):
+    """One edit in the table — a state and a decision from it — makes the queue, its
+    action (text and question from the transition), who may read it, and its button."""
+    from talentadmin.core.workflow import State, Transition, Workflow, roles
+    from talentadmin.declarations import admin as grids
+    from talentadmin.declarations import workflow
+
+    table = workflow.WORKFLOW
+    extra = Transition(workflow.COMPLETED, roles("third_reviewer"), label="Pass (third)",
+                       confirm="Pass them all?", style="success")
+    monkeypatch.setattr(workflow, "WORKFLOW", Workflow(
+        "declaration", {**table.transitions, "pending_third": {"pass_third": extra}},
+        {**table.states, "pending_third": State("Pending third review", "info")}))
+    assert grids.queue_decisions("pending_third") == ["pass_third"]
+    queue = grids.queue_view("pending_third")
+    assert queue.decisions == queue.bulk_all_decisions == ("pass_third",)
+    assert set(queue.read_roles) == {"admin", "supervisor", "third_reviewer"}
+    assert grids.allowed("pass_third", ["third_reviewer"])
+    assert not grids.allowed("pass_third", ["initial_reviewer"])
+    view = queue(Declaration, endpoint="declaration_pending_third")
+    monkeypatch.setattr(view, "is_action_allowed", lambda name: True)
+    with app.test_request_context():
+        assert view.get_actions_list() == ([("pass_third", "Pass (third)")],
+                                           {"pass_third": "Pass them all?"})
+    # the existing queues are unchanged by the new one
+    assert grids.queue_decisions(workflow.PENDING_INITIAL) == ["pass_initial", "reject_initial"]
