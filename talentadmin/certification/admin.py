@@ -151,12 +151,7 @@ class CertificationView(Decisions, RoleModelView):
                                                    f"{_('Business licence')}", cert)
 
     def decide_record(self, record, staff, action_name, reason):
-        """``operations.approve`` / ``operations.reject`` (named as the table's actions); a
-        refusal is a ``FieldError`` with its message."""
-        if WORKFLOW.transition(action_name).reason:
-            getattr(operations, action_name)(record, staff, reason)
-        else:
-            getattr(operations, action_name)(record, staff)
+        operations.decide(record, staff, action_name, reason)  # a refusal: FieldError
         return True
 
 

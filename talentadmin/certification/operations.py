@@ -150,23 +150,26 @@ def already_submitted() -> str:
 
 
 def approve(cert: Certification, staff) -> None:
-    _decide(cert, staff, "approve")
+    decide(cert, staff, "approve")
 
 
 def reject(cert: Certification, staff, reason: str) -> None:
-    reason = check_reason(reason)
-    _decide(cert, staff, "reject", reason)
+    decide(cert, staff, "reject", reason)
 
 
-def _decide(cert: Certification, staff, action: str, reason: str | None = None) -> None:
-    """One decision, a compare-and-set: of two reviewers deciding at once, one wins and
-    the other is told the record is no longer waiting."""
+def decide(cert: Certification, staff, action: str, reason: str | None = None) -> None:
+    """One staff decision as the table declares it (its reason rule, stamped date and
+    notice), a compare-and-set: of two reviewers deciding at once, one wins and the other
+    is told the record is no longer waiting."""
+    step = workflow.WORKFLOW.transition(action)
+    reason = check_reason(reason) if step.reason else None
     try:
         move(cert, workflow.WORKFLOW, action, staff.role_names, reason=reason, actor=staff,
-             values={"reason": reason, "decided_at": utcnow(), "decided_by_id": staff.id})
+             values={"reason": reason, "decided_by_id": staff.id})
     except (TransitionError, Conflict) as error:
         raise FieldError("reason", _("Your role may not decide certifications.")
                          if getattr(error, "reason", "").startswith("not allowed")
                          else _("This certification is no longer waiting for review.")) from None
-    notify(cert.enterprise_user, f"certification.{cert.status}", link="/certification/",
-           **({"reason": reason} if reason else {}))
+    if step.notice:
+        notify(cert.enterprise_user, step.notice, link="/certification/",
+               **({"reason": reason} if reason else {}))

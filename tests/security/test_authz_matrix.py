@@ -121,10 +121,14 @@ VIEWS = {
     "admin": View(ALL_STAFF),  # the back-office home (and its login/logout)
     "dashboard": View(("admin", "supervisor")),
     "certification_queue": View(ALL_STAFF, "certification", ("manual_review",),
+                                edit=("admin",),
+                                actions={"approve": REVIEWERS, "reject": REVIEWERS},
                                 decisions={"approve": REVIEWERS, "reject": REVIEWERS},
                                 extra=("file", "decide")),
     "certification_all": View(ALL_STAFF, "certification",
                               ("approved", "manual_review", "rejected"),
+                              edit=("admin",),
+                              actions={"approve": REVIEWERS, "reject": REVIEWERS},
                               decisions={"approve": REVIEWERS, "reject": REVIEWERS},
                               extra=("file", "decide")),
     "permit_review": View(ALL_STAFF, "revision", edit=("admin",),
@@ -203,6 +207,7 @@ def admin_rule(view_name: str, endpoint: str):
 PORTAL = {
     "static": everyone(),
     "admin.static": everyone(),
+    "health.healthz": everyone(),  # the load balancer's probe: says nothing private
     "accounts.captcha_image": everyone(MISSING),  # an unknown challenge
     "portal.home": everyone(),
     "portal.services": everyone(),
