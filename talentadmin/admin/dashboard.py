@@ -167,7 +167,9 @@ class DashboardView(BaseView):
                 abort(404)
         context = {"rounds": rounds, "chosen": chosen, "stats": None, "charts": {},
                    "tables": {}, "stage_labels": workflow.STAGES,
-                   "status_labels": workflow.LABELS, "submitted_states": SUBMITTED_STATES}
+                   "status_labels": workflow.WORKFLOW.labels(),
+                   "status_badges": workflow.WORKFLOW.badges(),
+                   "submitted_states": SUBMITTED_STATES}
         if chosen is not None:
             stats = collect(chosen)
             codes = {kind: {code for code, _n in stats.by_dimension[kind] if code}
