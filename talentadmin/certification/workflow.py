@@ -5,6 +5,7 @@ here; the back office and the portal read it from this table."""
 
 from flask_babel import lazy_gettext as _l
 
+from ..core.notify import notice_texts
 from ..core.workflow import ENTERPRISE, SYSTEM, State, Transition, Workflow, roles
 
 RECOGNISED = "recognised"  # uploaded and read; the operator has not submitted yet
@@ -43,5 +44,11 @@ WORKFLOW = Workflow(
     },
     STATES,
 )
+
+NOTICES = notice_texts({
+    "certification.approved": _l("Your unit certification was approved."),
+    "certification.rejected": _l("Your unit certification was not approved. Reason: "
+                                 "%(reason)s"),
+})
 
 LABELS = WORKFLOW.labels()

@@ -15,7 +15,6 @@ import logging
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, insert, select
 
 from ..extensions import db
@@ -25,15 +24,7 @@ from .models import Notice
 log = logging.getLogger(__name__)
 
 # The text of each kind of notice. The features add theirs (:func:`notice_texts`).
-MESSAGES = {
-    "certification.approved": _l("Your unit certification was approved."),
-    "certification.rejected": _l("Your unit certification was not approved. Reason: "
-                                 "%(reason)s"),
-    "permit.approved": _l("Your business permission was approved: you may now add "
-                          "declarations."),
-    "permit.rejected": _l("Your business permission application was not approved. Reason: "
-                          "%(reason)s"),
-}
+MESSAGES: dict = {}
 
 
 def notice_texts(texts: dict) -> dict:

@@ -5,6 +5,7 @@ here; the back office and the portal read it from this table."""
 
 from flask_babel import lazy_gettext as _l
 
+from ..core.notify import notice_texts
 from ..core.workflow import State, Transition, Workflow, roles
 
 PENDING = "pending"
@@ -36,5 +37,12 @@ WORKFLOW = Workflow(
     },
     STATES,
 )
+
+NOTICES = notice_texts({
+    "permit.approved": _l("Your business permission was approved: you may now add "
+                          "declarations."),
+    "permit.rejected": _l("Your business permission application was not approved. Reason: "
+                          "%(reason)s"),
+})
 
 LABELS = WORKFLOW.labels()
