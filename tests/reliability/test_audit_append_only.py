@@ -126,22 +126,36 @@ def test_each_login_leaves_exactly_one_event(app, client, outbox, make_enterpris
     complete(ok)
     assert ok.actor_id == user_id and ok.actor_type == "enterprise"
 
+    home = client.get("/").get_data(as_text=True)
+    assert client.post("/logout", data={"csrf_token": csrf_in(home)}).status_code == 302
+    (logout,) = events(app, action="enterprise.logout")
+    complete(logout)
+    portal.login_sms("13800138000")  # by SMS code: one more login event, no other
+    *_, by_sms = events(app, action="enterprise.login")
+    assert len(events(app, action="enterprise.login")) == 3
+    complete(by_sms)
+    assert by_sms.detail == {"method": "sms"} and by_sms.actor_id == user_id
+
     staff_id = make_staff("r1", "initial_reviewer")
     browser = app.test_client()
     html = browser.get("/admin/login").get_data(as_text=True)
     browser.post("/admin/login", data={"csrf_token": csrf_in(html), "username": "r1",
                                        "password": "wrong password"})
+    browser.post("/admin/login", data={"csrf_token": csrf_in(html), "username": "nobody",
+                                       "password": PASSWORD})
     browser.post("/admin/login", data={"csrf_token": csrf_in(html), "username": "r1",
                                        "password": PASSWORD})
-    bad, good = events(app, action="staff.login")
+    bad, unknown, good = events(app, action="staff.login")
     complete(bad, outcome="failure")
+    complete(unknown, outcome="failure")
+    assert unknown.actor_label == "nobody" and unknown.actor_id is None
     complete(good)
     assert good.actor_id == staff_id and good.role == "initial_reviewer"
 
     home = browser.get("/admin/").get_data(as_text=True)
     assert browser.post("/admin/logout", data={"csrf_token": csrf_in(home)}).status_code == 302
-    (logout,) = events(app, action="staff.logout")
-    complete(logout)
+    (staff_logout,) = events(app, action="staff.logout")
+    complete(staff_logout)
 
 
 def test_every_transition_leaves_one_event_beside_its_timeline_row(
