@@ -301,3 +301,34 @@ def test_backup_needs_a_new_or_empty_folder(app, tmp_path):
     result = run(app, "backup", str(out))
     assert result.exit_code != 0 and "is not an empty folder" in result.output
     assert sorted(p.name for p in out.iterdir()) == ["old.txt"]
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="pg_dump's snapshot is PostgreSQL's")
+def test_a_write_committed_while_pg_dump_starts_is_not_half_in_the_backup(
+        app, target, office, tmp_path, monkeypatch):
+    """The counts and the dump are of one snapshot: an audit event committed by another
+    connection after the counting, before pg_dump reads, is in neither."""
+    import subprocess
+
+    from talentadmin.core import audit, backup
+
+    real_run = subprocess.run
+
+    def run_after_a_write(*args, **kwargs):
+        with app.test_request_context():  # a session of its own, committed at once
+            audit.record("test.meanwhile", actor_label="another request")
+            db.session.commit()
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(backup.subprocess, "run", run_after_a_write)
+    before = table_counts(app)
+    out = tmp_path / "backup"
+    assert run(app, "backup", str(out)).exit_code == 0
+    monkeypatch.undo()
+    assert table_counts(app)["audit_event"] == before["audit_event"] + 1  # it was committed
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["tables"]["audit_event"] == before["audit_event"]
+    assert run(app, "backup", "--verify", str(out)).exit_code == 0  # the dump agrees
+    assert run(target, "restore", str(out)).exit_code == 0
+    assert table_counts(target)["audit_event"] == before["audit_event"]
