@@ -554,6 +554,29 @@ def test_grids_read_their_actions_and_queues_from_the_table(client, staff_login,
     page = client.get("/admin/declaration_all/").get_data(as_text=True)
     assert 'data-model-action="report"' in page and 'data-model-action="withdraw"' in page
     assert "bulk-all" not in page  # "every matching row" only for a queue's own decisions
+    for kind in ("csv", "xlsx"):  # the supervisor's exports, in the grid's menu bar
+        assert f'href="/admin/declaration_all/municipal/{kind}/"' in page
+
+
+@pytest.mark.parametrize("value", ["x", "99999999999999999999", "2026-13-01 00:00:00 to x"])
+def test_decide_all_and_exports_refuse_a_filter_value_the_filter_refuses(
+        client, app, staff_login, three, value):
+    """The page says "invalid filter value" and lists unfiltered; a change to (or an export
+    of) every matching row must not widen like that: 400, nothing moved or written."""
+    staff_login("boss", "initial_reviewer", "supervisor")
+    flt = "flt0_0" if value != "2026-13-01 00:00:00 to x" else "flt0_7"
+    page = client.get(f"/admin/declaration_initial/?{flt}={value}").get_data(as_text=True)
+    assert "alert-danger" in page and len(_row_ids(page)) == 3  # Flask-Admin's own way
+    response = client.post(f"/admin/declaration_initial/bulk_all/?{flt}={value}",
+                           data={"csrf_token": csrf_in(page), "action": "pass_initial"})
+    assert response.status_code == 400
+    assert statuses(app) == ["pending_initial"] * 3
+    for kind in ("csv", "xlsx"):
+        assert client.get(f"/admin/declaration_all/municipal/{kind}/?{flt}={value}"
+                          ).status_code == 400
+    with app.app_context():
+        assert db.session.execute(select(AuditEvent).where(
+            AuditEvent.action == "declaration.export")).first() is None
 
 
 def test_a_new_state_with_its_decision_is_a_new_queue(app, monkeypatch):
