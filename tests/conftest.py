@@ -540,3 +540,46 @@ def permitted(app, certified, portal):
         return user_id
 
     return make
+
+
+DECLARATION_ID = "11010519491231002X"  # female, born 1949-12-31
+
+
+def declaration_form_data(**overrides) -> dict:
+    """A complete declaration as the portal's form posts it (files included); ``None``
+    leaves a field out."""
+    import io
+
+    data = {
+        "name": "张三", "id_number": DECLARATION_ID, "gender": "", "age": "",
+        "political_status": "13", "title": "无", "education": "10", "degree": "2",
+        "school": "清华大学", "major": "计算机科学与技术", "condition": "patent",
+        "social_insurance": (io.BytesIO(pdf_bytes()), "社保.pdf"),
+        "integrity": (io.BytesIO(png_bytes()), "诚信声明.png"),
+        "evidence": [(io.BytesIO(pdf_bytes()), "专利1.pdf"),
+                     (io.BytesIO(pdf_bytes()), "专利2.pdf")],
+        "submit": "1",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+@pytest.fixture
+def declare(app):
+    """``declare(user_id, **fields)``: a declaration of that enterprise (its permit approved,
+    a round open) saved through the portal's form and ``operations.save`` — submitted, or a
+    draft with ``submit=None, save_draft="1"``; returns its id. No HTTP: for tests of what
+    comes after (review, export); the portal's own tests post the form."""
+    from talentadmin.declarations import operations
+    from talentadmin.declarations.forms import DeclarationForm
+
+    def make(user_id: int, **fields) -> int:
+        with app.test_request_context("/talent/declarations/new", method="POST",
+                                      data=declaration_form_data(**fields)):
+            form = DeclarationForm(meta={"csrf": False})
+            assert form.check(user_id), form.errors
+            declaration = operations.save(db.session.get(EnterpriseUser, user_id), None, form)
+            db.session.commit()
+            return declaration.id
+
+    return make
