@@ -12,6 +12,9 @@ run: setup
 	$(BIN)/flask seed --demo
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
+# Everything: real OCR (tests marked ocr) and Chromium (marked browser) included. The inner
+# loop while coding leaves those two out:
+#   make test PYTEST_ARGS="-m 'not browser and not ocr'"
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
