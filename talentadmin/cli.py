@@ -134,6 +134,9 @@ def register_cli(app) -> None:
             report = backups.verify(folder) if verify else backups.backup(folder)
         except backups.BackupError as error:
             raise click.ClickException(str(error)) from None
+        except OSError as error:  # a full or read-only disk: the folder holds no manifest
+            raise click.ClickException(f"the backup could not be written ({error}); "
+                                       f"{folder} is incomplete: remove it") from None
         for line in report.lines():
             click.echo(("verified " if verify else "backed up to ") + line)
 

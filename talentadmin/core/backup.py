@@ -152,11 +152,13 @@ def _upload_files(folder: Path) -> Iterator[Path]:
 
 def backup(out_dir: str | os.PathLike) -> Report:
     """Write a backup of the database, the attachments and the data key to ``out_dir``
-    (which must not exist, or be empty)."""
+    (which must not exist, or be empty; it is made readable by its owner only). The
+    manifest is written last: a backup cut short (a full disk) has none and is refused."""
     out = Path(out_dir)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise BackupError(f"{out} exists and is not an empty folder: choose a new one")
     out.mkdir(parents=True, exist_ok=True)
+    out.chmod(0o700)  # personal data and the key that decrypts it: the owner only
     report = Report(out)
     names = _tables()
     if _dialect() == "sqlite":

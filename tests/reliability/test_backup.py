@@ -169,6 +169,7 @@ def test_backup_wipe_restore_drill(app, target, office, tmp_path):
         name: meta["sha256"] for name, meta in manifest["files"].items()
         if name.startswith("uploads/")}
     assert manifest["data_key"] and (out / "data_key").stat().st_mode & 0o077 == 0
+    assert out.stat().st_mode & 0o077 == 0  # the folder is its owner's only
 
     result = run(app, "backup", "--verify", str(out))
     assert result.exit_code == 0 and "verified" in result.output, result.output
@@ -292,6 +293,30 @@ def test_restore_needs_an_empty_folder_and_the_same_data_key(app, target, office
     assert result.exit_code != 0 and "another data key" in result.output
     with target.app_context():
         assert inspect(db.engine).get_table_names() == []
+
+
+def test_a_backup_cut_short_by_a_full_disk_is_said_and_refused(app, office, tmp_path,
+                                                                monkeypatch):
+    import errno
+    import shutil
+
+    real_copy = shutil.copy2
+    copied = []
+
+    def copy_until_full(source, target, *args, **kwargs):
+        if copied:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        copied.append(source)
+        return real_copy(source, target, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "copy2", copy_until_full)
+    out = tmp_path / "backup"
+    result = run(app, "backup", str(out))
+    assert result.exit_code != 0
+    assert "No space left on device" in result.output and "is incomplete" in result.output
+    monkeypatch.undo()
+    result = run(app, "backup", "--verify", str(out))
+    assert result.exit_code != 0 and "is not a backup" in result.output
 
 
 def test_backup_needs_a_new_or_empty_folder(app, tmp_path):
