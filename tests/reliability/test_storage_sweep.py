@@ -10,7 +10,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from talentadmin.core import sweep
 from talentadmin.core.models import Attachment
@@ -49,6 +49,9 @@ def test_sweep_lists_orphans_and_missing_files_and_deletes_only_old_orphans(
         pdf_file = next(f for f in declaration.files if f.attachment.kind == "pdf")
         attachments = db.session.execute(select(Attachment)).scalars().all()
         in_use = {a.sha256 for a in attachments}
+        # files held by each kind of record: a licence, a permit's, a declaration's
+        for holder in ("certification", "permit_file", "declaration_file"):
+            assert db.session.execute(text(f"SELECT count(*) FROM {holder}")).scalar() > 0
     preview = reviewer.get(f"/admin/declaration_initial/file/?id={three[0]}"
                            f"&file_id={pdf_file.id}&preview=1")
     assert preview.status_code == 200
@@ -136,3 +139,18 @@ def test_a_young_orphan_seen_old_at_listing_is_kept(app, ctx):
     assert path.read_bytes() == b"%PDF-1.4 rewritten"
     assert sweep._remove(age(path), path.name, timedelta(hours=1)) is True
     assert not path.exists() and not list(folder.rglob(".sweep-*"))
+
+
+def test_every_file_a_row_holds_goes_through_an_attachment_row():
+    """The sweep reads only ``attachment``: every other table holds its files through a
+    foreign key to it, and no other column names a stored file. A new table holding files
+    another way fails here, before the sweep could delete them."""
+    holders = {f"{fk.parent.table.name}.{fk.parent.name}"
+               for table in db.metadata.sorted_tables for fk in table.foreign_keys
+               if fk.column.table.name == "attachment"}
+    assert holders == {"certification.licence_id", "declaration_file.attachment_id",
+                       "permit_file.attachment_id"}
+    named = {f"{table.name}.{column.name}" for table in db.metadata.sorted_tables
+             for column in table.columns
+             if any(word in column.name for word in ("sha", "path", "file", "stored"))}
+    assert named == {"attachment.sha256"}
