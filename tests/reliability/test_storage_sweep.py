@@ -10,7 +10,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select
 
 from talentadmin.core import sweep
 from talentadmin.core.models import Attachment
@@ -51,7 +51,8 @@ def test_sweep_lists_orphans_and_missing_files_and_deletes_only_old_orphans(
         in_use = {a.sha256 for a in attachments}
         # files held by each kind of record: a licence, a permit's, a declaration's
         for holder in ("certification", "permit_file", "declaration_file"):
-            assert db.session.execute(text(f"SELECT count(*) FROM {holder}")).scalar() > 0
+            table = db.metadata.tables[holder]
+            assert db.session.execute(select(func.count()).select_from(table)).scalar() > 0
     preview = reviewer.get(f"/admin/declaration_initial/file/?id={three[0]}"
                            f"&file_id={pdf_file.id}&preview=1")
     assert preview.status_code == 200
