@@ -10,7 +10,7 @@ from flask import Flask, g, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError, PendingRollbackError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
@@ -259,10 +259,13 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
+    @app.errorhandler(PendingRollbackError)
     def _database_lost(error):
         # The database is gone or cut the connection (a restart, a failover, its backends
         # terminated): the pool tests connections before use (pool_pre_ping), so the next
         # requests get fresh ones once it is back. Until then: 503, never a traceback.
+        if not _database_gone(error):
+            raise error  # a PendingRollbackError of a failed flush: a bug, the 500 page
         return unavailable(_("The service is unavailable for a moment"),
                            _("The database cannot be reached just now. Nothing was saved by "
                              "this request. Try again in a minute."))
@@ -277,8 +280,10 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(500)
     def _server_error(error):
+        # Also reached when the session store failed while the session was being opened
+        # (before any view): then the page may not use the session.
         original = getattr(error, "original_exception", None)
-        if isinstance(original, OperationalError | InterfaceError):  # on opening the session
+        if _database_gone(original):
             return _database_lost(original)
         if isinstance(original, LimitsUnavailable):
             return _limits_unavailable(original)
@@ -287,8 +292,22 @@ def _register_errors(app: Flask) -> None:
                                _("Sessions cannot be read or saved just now. Try again in a "
                                  "few minutes."))
         db.session.rollback()
-        return render_error(500, _("Something went wrong"),
-                            _("The error has been logged. Please try again later."))
+        title = _("Something went wrong")
+        message = _("The error has been logged. Please try again later.")
+        try:
+            return render_error(500, title, message)
+        except Exception:  # the page's layout needs the session or the database: without
+            return unavailable(title, message, status=500)
+
+
+def _database_gone(error) -> bool:
+    """The database cannot be reached or cut this request's connection: an
+    ``OperationalError`` or ``InterfaceError``, or the ``PendingRollbackError`` of a
+    transaction whose connection was lost (SQLAlchemy's code ``8s2b``: "Can't reconnect
+    until invalid transaction is rolled back"; Flask-Session's retries end with it)."""
+    if isinstance(error, OperationalError | InterfaceError):
+        return True
+    return isinstance(error, PendingRollbackError) and getattr(error, "code", None) == "8s2b"
 
 
 def _is_redis_error(error) -> bool:
@@ -299,10 +318,10 @@ def _is_redis_error(error) -> bool:
     return isinstance(error, redis.RedisError)
 
 
-def unavailable(title: str, message: str):
-    """A 503 page that needs neither the database nor the session store: the transaction
-    is rolled back, the user is not loaded (the page shows no account), the session is
-    neither read further nor saved, and the template stands alone."""
+def unavailable(title: str, message: str, status: int = 503):
+    """A page (503 unless told) needing neither the database nor the session store: the
+    transaction is rolled back, the user is not loaded (the page shows no account), the
+    session is neither read further nor saved, and the template stands alone."""
     from flask import current_app, session
 
     from .core.logs import note_user
@@ -313,7 +332,8 @@ def unavailable(title: str, message: str):
     with contextlib.suppress(AssertionError):  # (raised when the store failed to open it)
         session.modified = False  # not saved, no cookie set
     response = current_app.make_response(
-        (render_template("unavailable.html", title=title, message=message), 503))
-    response.headers["Retry-After"] = "30"
+        (render_template("unavailable.html", title=title, message=message), status))
+    if status == 503:
+        response.headers["Retry-After"] = "30"
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -125,9 +125,11 @@ def note_user() -> None:
     _note_route()
     entry = request.environ.get(_KEY)
     user = g.get("_login_user")
-    if entry is None or user is None or not getattr(user, "is_authenticated", False):
+    if entry is None or user is None:
         return
-    state = inspect(user, raiseerr=False)  # the identity: no query, even once expired
+    # The row's identity, read from the session: no query, even once the row has expired
+    # (``is_authenticated`` could load it); the anonymous user is no row and has none.
+    state = inspect(user, raiseerr=False)
     if state is not None and state.identity:
         entry["user_kind"], entry["user_id"] = getattr(user, "kind", None), state.identity[0]
 
