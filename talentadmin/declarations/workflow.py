@@ -41,7 +41,8 @@ PASS_INITIAL = Transition(PENDING_SECOND, INITIAL, label=_l("Pass (initial revie
                           style="success")
 REJECT_INITIAL = Transition(REJECTED, INITIAL, label=_l("Reject (initial review)"),
                             reason=True, values={"rejected_stage": "initial"},
-                            notice="declaration.rejected", style="danger")
+                            notice="declaration.rejected", style="danger",
+                            confirm=_l("Reject the selected declarations with the reason above?"))
 PASS_SECOND = Transition(COMPLETED, SECOND, label=_l("Pass (second review)"),
                          stamp="second_passed_at", notice="declaration.completed",
                          confirm=_l("Pass the selected declarations?"),
@@ -49,8 +50,10 @@ PASS_SECOND = Transition(COMPLETED, SECOND, label=_l("Pass (second review)"),
 # Back to the initial stage on resubmission (the guide's 四).
 REJECT_SECOND = Transition(REJECTED, SECOND, label=_l("Reject (second review)"),
                            reason=True, values={"rejected_stage": "second"},
-                           notice="declaration.rejected", style="danger")
+                           notice="declaration.rejected", style="danger",
+                           confirm=_l("Reject the selected declarations with the reason above?"))
 WITHDRAW = Transition(WITHDRAWN, ADMIN, label=_l("Withdraw"), reason=True,
+                      confirm=_l("Withdraw the selected declarations? They stay on record."),
                       style="secondary")
 
 WORKFLOW = Workflow(
@@ -73,7 +76,8 @@ REPORTING = Workflow(
     "declaration",
     {COMPLETED: {"report": Transition(
         COMPLETED, roles("supervisor"), label=_l("Mark as reported to the municipal bureau"),
-        notice="declaration.reported")}},
+        notice="declaration.reported",
+        confirm=_l("Mark the selected completed declarations as reported?"))}},
     STATES,
 )
 
