@@ -11,7 +11,15 @@ from ..core import audit, creditcode, storage
 from ..core.errors import FieldError
 from ..core.notify import notify
 from ..core.timeutil import utcnow
-from ..core.workflow import ENTERPRISE, SYSTEM, Conflict, TransitionError, check_reason, move
+from ..core.workflow import (
+    ENTERPRISE,
+    SYSTEM,
+    Conflict,
+    TransitionError,
+    check_reason,
+    created,
+    move,
+)
 from ..extensions import db
 from . import workflow
 from .licence import parse_licence
@@ -60,7 +68,7 @@ def upload(user, file_storage) -> Certification:
         record_reading(cert, reading)
     db.session.add(cert)
     db.session.flush()
-    audit.record("certification.upload", target=cert, detail={
+    created(cert, workflow.WORKFLOW, "upload", actor=user, detail={  # timeline + audit
         "name_read": bool(cert.ocr_name), "code_read": bool(cert.ocr_credit_code),
         "code_valid": cert.ocr_code_valid, "code_corrected": cert.code_corrected,
         "name_uncertain": bool(cert.ocr_name_uncertain), "engine": cert.ocr_engine})

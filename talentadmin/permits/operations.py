@@ -13,7 +13,14 @@ from ..core.errors import FieldError
 from ..core.notify import notify
 from ..core.params import optional_id
 from ..core.timeutil import utcnow
-from ..core.workflow import Conflict, TransitionError, check_reason, move, unique_or_conflict
+from ..core.workflow import (
+    Conflict,
+    TransitionError,
+    check_reason,
+    created,
+    move,
+    unique_or_conflict,
+)
 from ..extensions import db
 from . import workflow
 from .models import Permit, PermitFile, PermitRevision
@@ -43,8 +50,8 @@ def submit(user, form) -> PermitRevision:
             revision = _new_revision(user, cert, form)
     except Conflict:
         raise FieldError("qualifications", already_waiting()) from None
-    audit.record("permit.submit", target=revision,
-                 detail={"number": revision.number, "permit": revision.permit_id})
+    created(revision, workflow.WORKFLOW, "submit", actor=user,  # timeline row + audit event
+            detail={"number": revision.number, "permit": revision.permit_id})
     return revision
 
 

@@ -52,7 +52,7 @@ def test_no_admin_endpoint_changes_or_deletes_audit_or_timeline_rows(
     reviewer = staff_client(app, make_staff, "r1", "initial_reviewer")
     assert bulk(reviewer, "declaration_initial", "pass_initial", three).status_code == 302
     before = snapshot(app)
-    assert len(before["status_change"]) == 1 + 6  # the permit's approval, 3 × (submit, pass)
+    assert len(before["status_change"]) == 2 + 6  # the permit's submission and approval, 3 × (submit, pass)
     assert len(before["audit_event"]) > 7
     event_id = before["audit_event"][0][0]
     rules = append_only_rules(app)
