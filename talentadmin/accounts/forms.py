@@ -1,4 +1,5 @@
-"""Account forms: one class each, used by the portal and the admin alike."""
+"""Account forms, one class each: the portal's (login, password, mobile) and the back office's
+(staff login, staff accounts, enterprise accounts); validators come from core/validators.py."""
 
 from __future__ import annotations
 

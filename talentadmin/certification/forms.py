@@ -1,4 +1,5 @@
-"""Certification forms, shared by the portal and the admin."""
+"""Certification forms: the confirm form of the portal, and its subclass for the Flask-Admin
+view (name and credit code read-only)."""
 
 from __future__ import annotations
 
