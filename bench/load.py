@@ -454,15 +454,18 @@ def main(argv=None) -> int:
 
         enterprise, reviewer, hello = user_classes()
         enterprise.fixed_count, reviewer.fixed_count = args.users, args.reviewers
+        # At the end each user finishes the task it is in (a submit in flight is answered
+        # and counted) before it stops: up to a minute.
         env = Environment(user_classes=[enterprise, reviewer, hello],
-                          host=f"http://127.0.0.1:{port}", events=events)
+                          host=f"http://127.0.0.1:{port}", events=events, stop_timeout=60)
         runner = env.create_local_runner()
         total = args.users + args.reviewers + 1
         started = time.monotonic()
         runner.start(total, spawn_rate=args.spawn_rate)
-        gevent.spawn_later(args.seconds, runner.quit)
-        runner.greenlet.join()
+        gevent.sleep(args.seconds)
+        runner.stop()  # waits for the users' current tasks (stop_timeout)
         elapsed = time.monotonic() - started
+        runner.quit()
         endpoints = report(env.stats, elapsed)
         errors = [{"endpoint": e.name, "error": str(e.error)[:200], "count": e.occurrences}
                   for e in env.stats.errors.values()]

@@ -318,7 +318,8 @@ def test_graceful_restart_loses_no_request(app, tmp_path):
             for _ in range(2000):  # bounded
                 if stop.is_set():
                     return
-                answers.append(browser.get(server.base + "/login", timeout=60).status_code)
+                answers.append(browser.get(server.base + "/login?mode=password&mobile="
+                                           "13800138000", timeout=60).status_code)
 
         threads = [threading.Thread(target=browse) for _ in range(3)]
         for thread in threads:
@@ -339,3 +340,7 @@ def test_graceful_restart_loses_no_request(app, tmp_path):
             thread.join(timeout=120)
     assert booted >= 4
     assert len(answers) >= 60 and set(answers) == {200}
+    logged = server.log.read_text()
+    assert logged.count('"GET /login HTTP/1.1" 200') >= 60  # the access log: no query string
+    assert logged.count('"route": "/login", "status": 200') >= 60  # the app's JSON lines
+    assert "13800138000" not in logged and "mode=password" not in logged

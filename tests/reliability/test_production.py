@@ -125,6 +125,42 @@ def test_database_unreachable_healthz_and_pages_answer_503(app, tmp_path, reques
     assert levels == [logging.INFO] + [logging.ERROR] * 4  # pages failing are errors
 
 
+# --- gunicorn.conf.py -------------------------------------------------------------------
+
+
+def gunicorn_settings(monkeypatch, **environ) -> dict:
+    import runpy
+    from pathlib import Path
+
+    for name in ("TALENTADMIN_TRUST_PROXY", "TALENTADMIN_PROXY_ADDRESSES", "GUNICORN_WORKERS",
+                 "GUNICORN_THREADS", "GUNICORN_WORKER_CLASS", "GUNICORN_CONTROL_SOCKET"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(Path(__file__).resolve().parents[2] / "gunicorn.conf.py"))
+
+
+def test_gunicorn_settings_follow_the_cores_and_the_proxy_setting(monkeypatch):
+    import os
+
+    cores = len(os.sched_getaffinity(0))
+    default = gunicorn_settings(monkeypatch)
+    assert (default["worker_class"], default["workers"], default["threads"]) == (
+        "gthread", cores, 4)
+    assert default["forwarded_allow_ips"] == ""  # no proxy: nobody may set X-Forwarded-*
+    assert default["control_socket_disable"] is True
+    assert default["timeout"] >= 60 and default["graceful_timeout"] >= 10
+    for query_field in ("%(r)s", "%(q)s", "%({raw_uri}e)s", "%(f)s"):
+        assert query_field not in default["access_log_format"]  # path only; no referrer
+    proxied = gunicorn_settings(monkeypatch, TALENTADMIN_TRUST_PROXY="1")
+    assert proxied["forwarded_allow_ips"] == "127.0.0.1,::1"
+    elsewhere = gunicorn_settings(monkeypatch, TALENTADMIN_TRUST_PROXY="1",
+                                  TALENTADMIN_PROXY_ADDRESSES="10.0.0.5")
+    assert elsewhere["forwarded_allow_ips"] == "10.0.0.5"
+    sync = gunicorn_settings(monkeypatch, GUNICORN_WORKER_CLASS="sync", GUNICORN_WORKERS="3")
+    assert (sync["worker_class"], sync["workers"], sync["threads"]) == ("sync", 3, 1)
+
+
 # --- the request log ---------------------------------------------------------------------
 
 
