@@ -50,7 +50,9 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms pid=%(p)s %({x-request-id}o)s'
+# %(U)s is the path without its query string; no referrer (%(f)s: it has the previous query).
+access_log_format = ('%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms pid=%(p)s '
+                     '%({x-request-id}o)s')
 
 trusted_hops = _int("TALENTADMIN_TRUST_PROXY", 0)
 forwarded_allow_ips = (
