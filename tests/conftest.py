@@ -141,7 +141,12 @@ def rolled_back(app):
     savepoint each. On SQLite the transaction is begun explicitly: pysqlite would not, and
     the first savepoint released would then commit. Another thread on that connection, or
     another connection to the database (a second app), would share or wait for the open
-    transaction: either fails at once with a message naming the remedy, ``real_commits``."""
+    transaction: either fails at once with a message naming the remedy, ``real_commits``.
+
+    What differs from a real database, and needs ``real_commits`` to be tested: sessions
+    share the connection, so one sees what another flushed and has not committed; and a
+    session rolled back undoes what a session opened after it committed meanwhile (its
+    savepoint was nested inside)."""
     with app.app_context():
         engines = db.engines  # the app's own mapping: Flask-SQLAlchemy reads it each time
         engine = engines[None]
