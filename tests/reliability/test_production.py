@@ -5,6 +5,7 @@ production issue). The live gunicorn proofs are in ``test_prod_gunicorn.py``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -247,6 +248,28 @@ def test_connection_cut_mid_request_is_a_503_page_and_the_next_request_recovers(
     assert shown(app, DB_LOST) in body and "Traceback" not in body and "psycopg" not in body
     assert client.get("/healthz").status_code == 200  # by itself: a new connection
     assert client.get("/login").status_code == 200
+
+
+@pytest.mark.real_commits  # a second app
+def test_a_failed_flush_left_unrolled_is_still_a_500_not_a_503(app):
+    """Only a lost connection is a 503: a transaction a bug left broken (a flush failed and
+    nobody rolled back) is the 500 page, logged as an error."""
+    from sqlalchemy.exc import IntegrityError
+
+    server = other_app(app)
+
+    @server.route("/test/broken-transaction")
+    def broken():
+        for _ in range(2):
+            db.session.add(account_models.EnterpriseUser(mobile="13800000000"))
+            with contextlib.suppress(IntegrityError):
+                db.session.flush()
+        return "not reached"
+
+    response = server.test_client().get("/test/broken-transaction")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 500 and "Traceback" not in body
+    assert shown(app, DB_LOST) not in body
 
 
 @pytest.mark.real_commits
