@@ -12,8 +12,8 @@ this file. The app itself reads its ``TALENTADMIN_*`` variables (README, "Produc
   its process-wide lock.
 * Timeouts for the longest legitimate request: a licence read by OCR (2.5 to 4.5 s measured
   here, longer when several are read at once) or a 10 MB upload on a slow link.
-  ``timeout`` is the worker heartbeat: a gthread worker beats between requests, so it
-  catches a stuck worker, not a long request; a sync worker is killed past it.
+  ``timeout`` is the worker heartbeat: a gthread worker's main loop beats while its threads
+  serve, so it catches a stuck worker, not a long request; a sync worker is killed past it.
 * Graceful restart: ``kill -HUP <master pid>`` starts new workers on the new code and lets
   the old ones finish their requests (``graceful_timeout``); ``max_requests`` renews each
   worker now and then, at different times (``max_requests_jitter``).
