@@ -226,7 +226,8 @@ def server_side_sessions(app):
     if app.config["SESSION_TYPE"] == "redis":
         import redis
 
-        client = redis.Redis.from_url(app.config["REDIS_URL"])
+        client = redis.Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=2,
+                                      socket_timeout=2)  # a lost host never hangs a request
         interface = RedisSessions(app, client=client, **options)
     else:
         interface = DatabaseSessions(app, **options)
