@@ -18,30 +18,13 @@ from talentadmin.declarations.models import Declaration
 from talentadmin.extensions import db
 
 from ..conftest import csrf_in
+from ..form_fields import validator_signature as signature
 from .test_portal import ID, declaration_data
 
 # The portal's fields the admin's form leaves out, on purpose: the attachments stay as the
 # enterprise submitted them, and the portal's own buttons and double-post key.
 PORTAL_ONLY = {"social_insurance", "social_insurance_keep", "integrity", "integrity_keep",
                "evidence", "evidence_keep", "form_key", "save_draft", "submit"}
-
-
-def _plain(value):
-    """A validator's attribute as comparable data (lazy strings as their text)."""
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
-    if type(value).__name__ == "LazyString":
-        return str(value)
-    return value
-
-
-def signature(validator) -> tuple:
-    """A validator's type and its message and parameters (instance and class level)."""
-    params = {name: getattr(validator, name) for name in dir(validator)
-              if not name.startswith("_") and not callable(getattr(validator, name))}
-    return type(validator).__qualname__, _plain(params)
 
 
 def drift(portal_class, admin_class) -> dict[str, str]:
