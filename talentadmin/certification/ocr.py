@@ -4,6 +4,11 @@ Two engines: ``rapidocr`` (default; PP-OCR models shipped inside the ``rapidocr`
 ``onnxruntime``) and ``easyocr`` (optional extra; weights from a configured directory, downloads
 disabled). An engine is built once per process and options, lazily, under a lock
 (:func:`get_engine`); OCR calls on one engine are serialised so two cores are not oversubscribed.
+
+:func:`read_licence` reads a licence once; only when that gives no name and code passing
+every check does it read the image again after other preprocessings (:data:`SECOND_LOOKS`:
+the page cut out and flattened, contrast equalised, sharpened, descreened) and let the passes
+vote (:class:`Ballot`), stopping as soon as both fields are settled.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import platform
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -20,7 +26,16 @@ from typing import Any, BinaryIO, Protocol
 
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
-from .licence import OcrLine, has_label, lines_to_read, parse_licence, to_boxes
+from .licence import (
+    Confidence,
+    LicenceFields,
+    OcrLine,
+    best_name,
+    has_label,
+    lines_to_read,
+    parse_licence,
+    to_boxes,
+)
 
 DEFAULT_ENGINE = "rapidocr"
 DEFAULT_MAX_SIDE = 1600  # longest side given to the detector, in pixels
@@ -65,7 +80,9 @@ class LicenceReading:
     credit_code_valid: bool
     engine: str
     seconds: float
-    lines: tuple[OcrLine, ...]
+    lines: tuple[OcrLine, ...]  # the first pass's lines
+    fields: LicenceFields | None = None  # the reported values with their details
+    passes: tuple[str, ...] = ("first",)  # the preprocessings read, in order
 
 
 # --- loading uploads ------------------------------------------------------------
@@ -190,6 +207,7 @@ class RapidOcrEngine:
         self.rotate = rotate
         self._error = RapidOCRError
         self._lock = threading.Lock()
+        map_large_buffers()
         params = self._params(models, det_limit_side_len, threads, rec_min_width)
         self._ocr = rapidocr.RapidOCR(params=params)
         self._warm_up()
@@ -207,6 +225,7 @@ class RapidOcrEngine:
             "Det.limit_side_len": det_limit,
             "Rec.rec_img_shape": [3, 48, rec_min_width],
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            "Global.return_word_box": True,  # a score per character, for the name check
         })
         if threads:
             params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
@@ -231,8 +250,22 @@ class RapidOcrEngine:
         first, then the boxes next to the labels found; only when that does not give a labelled
         name and a valid credit code is the rest (business scope, address, footer) read.
         """
+        return self.licence_pass(image)[0]
+
+    def licence_pass(
+        self, image: Image.Image, det_limit: int | None = None, rotate: bool = True
+    ) -> tuple[list[OcrLine], int]:
+        """:meth:`readtext_for_licence` with the detector's limit ``det_limit`` (longest side
+        given to the detector; the engine's own when None) and the image's longest side at
+        least that; returns the lines and the page's clockwise rotation found (0 when
+        ``rotate`` is off: the caller turned the page upright already)."""
+        max_side = max(self.max_side, det_limit or 0)
         with self._lock:
-            page = self._detect(prepare_image(image, self.max_side, self.drop_red))
+            saved = self._det_limit(det_limit)
+            try:
+                page = self._detect(prepare_image(image, max_side, self.drop_red), rotate)
+            finally:
+                self._det_limit(saved)
             first = set(page.first_pass())
             texts = self._recognise(page, sorted(first))
             rest = [i for i in range(len(page.crops)) if i not in first]
@@ -241,17 +274,31 @@ class RapidOcrEngine:
             texts.update(self._recognise(page, sorted(near)))
             if not parse_licence(page.lines(texts)).complete:
                 texts.update(self._recognise(page, [i for i in rest if i not in near]))
-            return page.lines(texts)
+            del page.crops
+            return_freed_memory()
+            return page.lines(texts), page.angle
 
-    def _detect(self, image: Image.Image) -> _DetectedPage:
+    def _det_limit(self, limit: int | None) -> int | None:
+        """Set the detector's longest-side limit (None: leave it); returns the previous one.
+        Called under the engine's lock: RapidOCR reads it on each detection."""
+        detector = self._ocr.text_det
+        previous = detector.limit_side_len
+        if limit:
+            detector.limit_side_len = limit
+        return previous
+
+    def _detect(self, image: Image.Image, rotate: bool = True) -> _DetectedPage:
         """Detect and classify; an upside-down page is mapped, a sideways one turned."""
         page = self._detect_once(image)
-        angle = page_rotation(page.boxes, page.cls) if self.rotate and self.use_cls else 0
+        angle = 0
+        if rotate and self.rotate and self.use_cls:
+            angle = page_rotation(page.boxes, page.cls)
         if angle == 180:
             page.boxes = [_rotate_box_180(b, image.size) for b in page.boxes]
         elif angle in (90, 270):
             turn = Image.Transpose.ROTATE_90 if angle == 90 else Image.Transpose.ROTATE_270
             page = self._detect_once(image.transpose(turn))
+        page.angle = angle
         return page
 
     def _detect_once(self, image: Image.Image) -> _DetectedPage:
@@ -277,8 +324,9 @@ class RapidOcrEngine:
 
     def _recognise(
         self, page: _DetectedPage, indices: Iterable[int]
-    ) -> dict[int, tuple[str, float]]:
-        """``{index: (text, score)}`` for the crops at ``indices`` scoring at least text_score."""
+    ) -> dict[int, tuple[str, Confidence]]:
+        """``{index: (text, scores)}`` for the crops at ``indices`` scoring at least text_score
+        on the line; ``scores`` is one per character when RapidOCR gives them, else the line's."""
         indices = list(indices)
         if not indices:
             return {}
@@ -286,11 +334,59 @@ class RapidOcrEngine:
             rec = self._ocr.recognize_txt([page.crops[i] for i in indices])
         except self._error:
             return {}
-        return {
-            i: (text, float(score))
-            for i, text, score in zip(indices, rec.txts, rec.scores, strict=True)
-            if text.strip() and score >= self.text_score
-        }
+        words = rec.word_results if len(rec.word_results) == len(indices) else [None] * len(indices)
+        found: dict[int, tuple[str, Confidence]] = {}
+        for i, text, score, word in zip(indices, rec.txts, rec.scores, words, strict=True):
+            if not text.strip() or score < self.text_score:
+                continue
+            chars = getattr(word, "confs", None)
+            found[i] = (text, tuple(chars) if chars and len(chars) == len(text) else float(score))
+        return found
+
+
+def _glibc() -> Any | None:
+    """The C library when it is glibc (Linux), else None."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c") if platform.system() == "Linux" else None
+    try:
+        libc = ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+    return libc if libc is not None and hasattr(libc, "malloc_trim") else None
+
+
+_libc = _glibc()
+LARGE_BUFFER = 8 * 2**20  # bytes: buffers this large are mapped on their own (see below)
+
+
+def map_large_buffers() -> bool:
+    """Have glibc map each buffer of :data:`LARGE_BUFFER` or more on its own, and give the
+    heap's free top back above that size (``mallopt``); returns whether it was done.
+
+    onnxruntime allocates its tensors afresh on each run (RapidOCR turns its arena off). With
+    glibc's defaults the detector's large feature maps end up in the heap, freed but kept and
+    fragmented, and a process reading large pages and small ones grows well past what one
+    reading needs. Mapped on their own they go back to the system when freed: measured on the
+    fixtures, peak RSS about 530 MB instead of about 610 MB, for about 5 % more CPU time (a
+    threshold of 128 KiB gives 455 MB for a third more CPU time). Process-wide; called by the
+    engine.
+    """
+    if _libc is None:
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+    return bool(_libc.mallopt(m_mmap_threshold, LARGE_BUFFER)
+                and _libc.mallopt(m_trim_threshold, LARGE_BUFFER))
+
+
+def return_freed_memory() -> bool:
+    """Give the free pages of every heap back to the system (glibc's ``malloc_trim``) after a
+    pass; returns whether that was possible."""
+    if _libc is None:
+        return False
+    _libc.malloc_trim(0)
+    return True
 
 
 SHORT_BOX_ASPECT = 9.0  # width / height of a crop read in the first pass (labels are short)
@@ -304,8 +400,9 @@ class _DetectedPage:
     boxes: list[list[tuple[float, float]]]
     crops: list[Any]
     cls: list[Any]
+    angle: int = 0  # clockwise rotation of the page found by :meth:`RapidOcrEngine._detect`
 
-    def lines(self, texts: dict[int, tuple[str, float]]) -> list[OcrLine]:
+    def lines(self, texts: dict[int, tuple[str, Confidence]]) -> list[OcrLine]:
         return [(texts[i][0], self.boxes[i], texts[i][1]) for i in sorted(texts)]
 
     def first_pass(self) -> list[int]:
@@ -453,24 +550,54 @@ _FALLBACK_TURNS = (
     Image.Transpose.ROTATE_90,
     Image.Transpose.ROTATE_270,
 )
+_UPRIGHT = {  # a page found turned clockwise by this angle is turned back by this transpose
+    90: Image.Transpose.ROTATE_90,
+    180: Image.Transpose.ROTATE_180,
+    270: Image.Transpose.ROTATE_270,
+}
 
 
 def read_licence(
     image_or_bytes: Image.Image | bytes | str | Path | BinaryIO,
     engine: str | OcrEngine | None = None,
+    second_looks: bool = True,
 ) -> LicenceReading:
-    """OCR one licence (image, upload bytes or path) and extract its 名称 and credit code."""
+    """OCR one licence (image, upload bytes or path) and extract its 名称 and credit code.
+
+    When the first pass does not give a name and a credit code passing every check, the
+    image is read again after other preprocessings (:data:`SECOND_LOOKS`; engines with
+    :meth:`RapidOcrEngine.licence_pass` only, and only when ``second_looks``), and the passes
+    vote (:class:`Ballot`): a code is reported valid only when every valid code read agrees.
+    """
     ocr = engine if engine is not None and not isinstance(engine, str) else get_engine(engine)
     started = time.perf_counter()
     if isinstance(image_or_bytes, Image.Image):
         image = image_or_bytes
     else:
         image = load_image(image_or_bytes)
-    read = getattr(ocr, "readtext_for_licence", ocr.readtext)
-    lines = read(image)
+    licence_pass = getattr(ocr, "licence_pass", None)
+    angle = 0
+    if licence_pass is not None:
+        lines, angle = licence_pass(image)
+    else:
+        lines = getattr(ocr, "readtext_for_licence", ocr.readtext)(image)
     if not ocr.handles_rotation and not has_label(to_boxes(lines)):
         lines = _try_turns(ocr, image, lines)
-    fields = parse_licence(lines)
+    ballot = Ballot()
+    ballot.add("first", lines)
+    passes = ["first"]
+    if licence_pass is not None and second_looks and not ballot.settled:
+        upright = image.transpose(_UPRIGHT[angle]) if angle in _UPRIGHT else image
+        for look in SECOND_LOOKS:
+            prepared = look.prepare(upright)
+            if prepared is None:
+                continue
+            more, _ = licence_pass(prepared, det_limit=look.det_limit, rotate=False)
+            ballot.add(look.name, more)
+            passes.append(look.name)
+            if ballot.settled:
+                break
+    fields = ballot.result()
     return LicenceReading(
         name=fields.name,
         credit_code=fields.credit_code,
@@ -478,7 +605,249 @@ def read_licence(
         engine=ocr.name,
         seconds=time.perf_counter() - started,
         lines=tuple(lines),
+        fields=fields,
+        passes=tuple(passes),
     )
+
+
+# --- second looks: other preprocessings, and the vote between passes -------------------
+
+PAGE_SIDE = 2000  # longest side of a page cut out of a photo (a licence's text ≈ 34 px)
+SECOND_LOOK_DET_LIMIT = 1280  # 1600 reads a little more but peaks 200 MB higher
+CLAHE_CLIP = 3.0
+
+
+@dataclass(frozen=True)
+class SecondLook:
+    """A preprocessing tried when the first pass falls short: ``prepare`` returns the image to
+    read (None when it does not apply to this image) and ``det_limit`` the detector's limit."""
+
+    name: str
+    prepare: Callable[[Image.Image], Image.Image | None]
+    det_limit: int = SECOND_LOOK_DET_LIMIT
+
+
+def _grey(image: Image.Image) -> Any:
+    """The red channel as a grey uint8 array: red seals fade, black print stays black."""
+    import numpy as np
+
+    return np.asarray(to_rgb(image).getchannel("R"))
+
+
+def _from_grey(grey: Any) -> Image.Image:
+    return Image.fromarray(grey).convert("RGB")
+
+
+def _clahe(grey: Any) -> Any:
+    """Contrast-limited adaptive histogram equalisation: faint print under glare or in a
+    washed-out scan gets back its contrast, tile by tile."""
+    import cv2
+
+    return cv2.createCLAHE(clipLimit=CLAHE_CLIP, tileGridSize=(8, 8)).apply(grey)
+
+
+def _at_least(grey: Any, side: int) -> Any:
+    """Upscaled (cubic) so the longest side is at least ``side``: small text gets bigger."""
+    import cv2
+
+    longest = max(grey.shape[:2])
+    if longest >= side:
+        return grey
+    ratio = side / longest
+    return cv2.resize(grey, None, fx=ratio, fy=ratio, interpolation=cv2.INTER_CUBIC)
+
+
+def page_quad(grey: Any) -> Any | None:
+    """The four corners (TL, TR, BR, BL, float32) of the paper in a photo, or None when no
+    page stands out from the background (a scan, a page filling the frame).
+
+    The page is the largest bright region (Otsu threshold of a reduced, blurred copy); its
+    convex hull simplified to four points, else its minimum-area rectangle.
+    """
+    import cv2
+    import numpy as np
+
+    height, width = grey.shape[:2]
+    scale = 600 / max(height, width)
+    small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (5, 5), 0)
+    _, mask = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    hull = cv2.convexHull(max(contours, key=cv2.contourArea))
+    area = cv2.contourArea(hull)
+    frame = small.shape[0] * small.shape[1]
+    if not 0.08 * frame <= area <= 0.97 * frame:
+        return None
+    quad = None
+    for epsilon in (0.01, 0.02, 0.03, 0.05):
+        approx = cv2.approxPolyDP(hull, epsilon * cv2.arcLength(hull, True), True)
+        if len(approx) == 4:
+            quad = approx.reshape(4, 2).astype(np.float32)
+            break
+    if quad is None:
+        quad = cv2.boxPoints(cv2.minAreaRect(hull)).astype(np.float32)
+    return _order_corners(quad) / scale
+
+
+def _order_corners(points: Any) -> Any:
+    """TL, TR, BR, BL from four points in any order."""
+    import numpy as np
+
+    total = points.sum(axis=1)
+    diff = points[:, 1] - points[:, 0]
+    return np.array([points[np.argmin(total)], points[np.argmin(diff)],
+                     points[np.argmax(total)], points[np.argmax(diff)]], np.float32)
+
+
+def flatten_page(grey: Any, quad: Any, side: int = PAGE_SIDE) -> Any:
+    """The page inside ``quad`` warped to a rectangle whose longest side is ``side``."""
+    import cv2
+    import numpy as np
+
+    tl, tr, br, bl = quad
+    width = (np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)) / 2
+    height = (np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
+    ratio = side / max(width, height, 1.0)
+    w, h = max(int(width * ratio), 1), max(int(height * ratio), 1)
+    target = np.array([(0, 0), (w - 1, 0), (w - 1, h - 1), (0, h - 1)], np.float32)
+    matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
+    return cv2.warpPerspective(grey, matrix, (w, h), flags=cv2.INTER_CUBIC,
+                               borderMode=cv2.BORDER_REPLICATE)
+
+
+def look_page(image: Image.Image) -> Image.Image | None:
+    """The paper cut out of the photo, its perspective corrected, enlarged to
+    :data:`PAGE_SIDE`, contrast equalised (a tilted, side-on or distant photo)."""
+    grey = _grey(image)
+    quad = page_quad(grey)
+    if quad is None:
+        return None
+    return _from_grey(_clahe(flatten_page(grey, quad)))
+
+
+def look_contrast(image: Image.Image) -> Image.Image:
+    """The whole image contrast-equalised, small images enlarged (glare, a grey scan)."""
+    return _from_grey(_clahe(_at_least(_grey(image), SECOND_LOOK_DET_LIMIT)))
+
+
+def look_sharpen(image: Image.Image) -> Image.Image:
+    """Unsharp-masked after equalisation: strokes softened by defocus get their edges back."""
+    import cv2
+
+    grey = _clahe(_at_least(_grey(image), SECOND_LOOK_DET_LIMIT))
+    blurred = cv2.GaussianBlur(grey, (0, 0), 2.0)
+    return _from_grey(cv2.addWeighted(grey, 2.2, blurred, -1.2, 0))
+
+
+def look_descreen(image: Image.Image) -> Image.Image:
+    """Smoothed (Gaussian, σ 2 px): a screen's pixel grid (moiré) and JPEG blocks melt into
+    the paper while strokes stay. Not equalised: that would bring the grid back."""
+    import cv2
+
+    grey = _at_least(_grey(image), SECOND_LOOK_DET_LIMIT)
+    return _from_grey(cv2.GaussianBlur(grey, (0, 0), 2.0))
+
+
+SECOND_LOOKS: tuple[SecondLook, ...] = (
+    SecondLook("page", look_page),
+    SecondLook("contrast", look_contrast),
+    SecondLook("sharpen", look_sharpen),
+    SecondLook("descreen", look_descreen),
+)
+
+
+class Ballot:
+    """The votes of the passes over one licence.
+
+    Code: every code read as printed that passes every check is a vote; the code is reported
+    valid only when all such votes agree (two different valid codes: none is valid). Without a
+    valid code, the most voted correction, else the first guess, is reported not valid.
+    Name: a labelled name ending in a company-form suffix beats any other; among those, the
+    value more passes read, then the one read with no uncertain character, then the higher
+    mean character score. Settled: a valid code and a name either read with no uncertain
+    character or read alike by two passes.
+    """
+
+    def __init__(self) -> None:
+        self.readings: list[tuple[str, LicenceFields]] = []
+        self._name_scores: dict[int, float] = {}
+
+    def add(self, look: str, lines: Sequence[OcrLine]) -> LicenceFields:
+        """Count the fields a pass read in ``lines``; returns them."""
+        fields = parse_licence(lines)
+        name = best_name(to_boxes(lines)) if fields.name else None
+        if name is not None and name.value == fields.name and name.confs:
+            self._name_scores[id(fields)] = sum(name.confs) / len(name.confs)
+        self.readings.append((look, fields))
+        return fields
+
+    def _valid_codes(self) -> set[str]:
+        return {f.credit_code for _, f in self.readings if f.credit_code_valid and f.credit_code}
+
+    def _names(self) -> list[LicenceFields]:
+        return [f for _, f in self.readings if f.name]
+
+    @staticmethod
+    def _strong(fields: LicenceFields) -> bool:
+        from .licence import NAME_SUFFIXES
+
+        return bool(fields.name_from_label and fields.name
+                    and fields.name.endswith(NAME_SUFFIXES))
+
+    def _best_name(self) -> LicenceFields | None:
+        names = self._names()
+        if not names:
+            return None
+        votes: dict[str, int] = {}
+        for fields in names:
+            votes[fields.name or ""] = votes.get(fields.name or "", 0) + 1
+        return max(names, key=lambda f: (self._strong(f), votes[f.name or ""],
+                                         not f.name_uncertain, self._name_scores.get(id(f), 0)))
+
+    @property
+    def settled(self) -> bool:
+        if len(self._valid_codes()) != 1:
+            return False
+        best = self._best_name()
+        if best is None or not self._strong(best):
+            return False
+        agreeing = sum(1 for f in self._names() if f.name == best.name)
+        return not best.name_uncertain or agreeing >= 2
+
+    def result(self) -> LicenceFields:
+        """The fields reported: the best name, the agreed code (see the class)."""
+        valid = self._valid_codes()
+        code_from: LicenceFields | None = None
+        if len(valid) == 1:
+            code = next(iter(valid))
+            code_from = next(f for _, f in self.readings if f.credit_code == code
+                             and f.credit_code_valid)
+        else:
+            corrected = [f for _, f in self.readings
+                         if f.code_corrected_from and f.credit_code
+                         and f.credit_code not in valid]
+            if corrected:
+                counts: dict[str, int] = {}
+                for f in corrected:
+                    counts[f.credit_code or ""] = counts.get(f.credit_code or "", 0) + 1
+                code_from = max(corrected, key=lambda f: counts[f.credit_code or ""])
+            else:
+                code_from = next((f for _, f in self.readings if f.credit_code), None)
+        name = self._best_name()
+        code_valid = bool(len(valid) == 1 and code_from is not None
+                          and code_from.credit_code_valid)
+        return LicenceFields(
+            name.name if name else None,
+            code_from.credit_code if code_from else None,
+            code_valid,
+            name_from_label=bool(name and name.name_from_label),
+            code_corrected_from=None if code_valid or code_from is None
+            else code_from.code_corrected_from,
+            name_uncertain=name.name_uncertain if name else (),
+        )
 
 
 def _try_turns(ocr: OcrEngine, image: Image.Image, lines: list[OcrLine]) -> list[OcrLine]:

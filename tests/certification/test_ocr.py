@@ -1,4 +1,5 @@
-"""ocr.py: loading uploads, the engine cache, the easyocr adapter, and the real default engine."""
+"""ocr.py: loading uploads, the engine cache, the easyocr adapter, second looks and their vote,
+the fixture sets (clean, hard, the tuning and held-back halves), and the real default engine."""
 
 from __future__ import annotations
 
@@ -16,27 +17,42 @@ from PIL import Image, ImageDraw
 from talentadmin.certification import ocr
 from talentadmin.certification.ocr import (
     EASYOCR_WEIGHTS,
+    SECOND_LOOK_DET_LIMIT,
+    SECOND_LOOKS,
+    Ballot,
     EasyOcrEngine,
     EngineUnavailable,
     RapidOcrEngine,
     UnreadableUpload,
     get_engine,
     load_image,
+    look_contrast,
+    look_page,
     ocr_files,
+    page_quad,
     page_rotation,
     prepare_image,
     read_licence,
 )
+from talentadmin.core.creditcode import credit_code_problems
+
+from .. import licence_gen
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 DEV = FIXTURES / "licences"
 HARD = FIXTURES / "licences_hard"
 DEV_TRUTH = json.loads((DEV / "truth.json").read_text(encoding="utf-8"))
 HARD_TRUTH = json.loads((HARD / "truth.json").read_text(encoding="utf-8"))
+TUNE = FIXTURES / "licences_tune"
+HELDBACK = FIXTURES / "licences_heldback"
+TUNE_TRUTH = json.loads((TUNE / "truth.json").read_text(encoding="utf-8"))
+HELDBACK_TRUTH = json.loads((HELDBACK / "truth.json").read_text(encoding="utf-8"))
 # Cases the default engine is allowed to miss (never with a wrong code that passes the check).
 HARD_CODE_MISSES: set[str] = set()
 
 CODE = "91110105MA01R8DQ2M"
+OTHER_CODE = "91310115MA1FL3K293"  # also passes every check
+NAME = "北京朝阳云帆智联科技有限公司"
 
 
 @pytest.fixture(autouse=True)
@@ -264,6 +280,219 @@ def test_easyocr_reader_is_built_offline_from_the_model_dir(tmp_path, monkeypatc
     assert built["gpu"] is False
 
 
+# --- the fixture sets ----------------------------------------------------------------
+
+
+def test_broader_set_is_42_cases_split_in_two_halves():
+    cases = licence_gen.broad_cases()
+    assert len(cases) >= 40
+    assert {c.file for c in cases if c.split == "tune"} == set(TUNE_TRUTH)
+    assert {c.file for c in cases if c.split == "heldback"} == set(HELDBACK_TRUTH)
+    assert abs(len(TUNE_TRUTH) - len(HELDBACK_TRUTH)) <= 1
+    assert all(v["split"] == "tune" for v in TUNE_TRUTH.values())
+    assert all(v["split"] == "heldback" for v in HELDBACK_TRUTH.values())
+    # every category of damage is in both halves
+    for _category, _recipes, note in licence_gen.CATEGORIES:
+        assert any(v["note"] == note for v in TUNE_TRUTH.values()), note
+        assert any(v["note"] == note for v in HELDBACK_TRUTH.values()), note
+    names = [c.licence.name for c in cases]
+    assert len(set(names)) == len(names)
+    assert len({c.style for c in cases}) > 1 and len({c.layout for c in cases}) == 3
+    assert (FIXTURES / "licences_hard").is_dir() and len(HARD_TRUTH) == 9
+
+
+def test_every_fixture_code_passes_every_check():
+    for truth in (DEV_TRUTH, HARD_TRUTH, TUNE_TRUTH, HELDBACK_TRUTH):
+        for file, fields in truth.items():
+            assert credit_code_problems(fields["credit_code"]) == [], file
+
+
+def test_generated_codes_carry_both_check_characters():
+    import random
+
+    assert licence_gen.org_code_check_char("MA01R8DQ") == "2"  # 91110105MA01R8DQ2M
+    rng = random.Random(1)
+    for numeric in (False, True):
+        for _ in range(50):
+            code = licence_gen.make_credit_code(rng, "441900", "93", numeric_org=numeric)
+            assert credit_code_problems(code) == []
+            assert code[8:16].isdigit() == numeric
+
+
+def test_fixture_files_are_small():
+    total = sum(f.stat().st_size for d in (HARD, TUNE, HELDBACK) for f in d.glob("*.jpg"))
+    assert total < 10 * 2**20
+
+
+# --- second looks and their vote ----------------------------------------------------------
+
+
+def licence_lines(name: str | None, code: str | None, name_conf=0.99) -> list:
+    """OCR lines of a landscape licence: the code label and code, the 名称 label and value."""
+    lines = [("统一社会信用代码", box(130, 160, 240), 0.98)]
+    if code:
+        lines.append((code, box(420, 160, 330), 0.97))
+    lines.append(("名称", box(170, 520, 150), 0.99))
+    if name:
+        lines.append((name, box(420, 520, 420), name_conf))
+    return lines
+
+
+def uncertain(name: str, at: int) -> tuple[float, ...]:
+    return tuple(0.4 if i == at else 0.99 for i in range(len(name)))
+
+
+def test_ballot_two_valid_codes_that_differ_make_neither_valid():
+    ballot = Ballot()
+    ballot.add("first", licence_lines(NAME, CODE))
+    ballot.add("page", licence_lines(NAME, OTHER_CODE))
+    result = ballot.result()
+    assert not result.credit_code_valid
+    assert not ballot.settled
+    assert result.name == NAME
+
+
+def test_ballot_takes_the_valid_code_of_a_later_pass():
+    misread = CODE[:10] + "8" + CODE[11:]  # "1" read as "8": fails the checks
+    ballot = Ballot()
+    first = ballot.add("first", licence_lines(NAME, misread))
+    assert not first.credit_code_valid and not ballot.settled
+    ballot.add("contrast", licence_lines(NAME, CODE))
+    assert ballot.settled
+    result = ballot.result()
+    assert (result.credit_code, result.credit_code_valid) == (CODE, True)
+
+
+def test_ballot_prefers_the_name_read_without_doubt():
+    wrong = "北京朝阳云帆智能科技有限公司"
+    ballot = Ballot()
+    ballot.add("first", licence_lines(wrong, CODE, name_conf=uncertain(wrong, 9)))
+    assert not ballot.settled  # a valid code, but an uncertain name: look again
+    ballot.add("page", licence_lines(NAME, CODE))
+    assert ballot.settled
+    assert ballot.result().name == NAME
+    assert ballot.result().name_uncertain == ()
+
+
+def test_ballot_an_uncertain_name_read_alike_twice_settles():
+    ballot = Ballot()
+    ballot.add("first", licence_lines(NAME, CODE, name_conf=uncertain(NAME, 3)))
+    ballot.add("page", licence_lines(NAME, CODE, name_conf=uncertain(NAME, 3)))
+    assert ballot.settled
+    assert ballot.result().name_uncertain == (3,)
+
+
+def test_ballot_between_uncertain_names_takes_the_higher_scores():
+    other = "北京朝阳云帆智能科技有限公司"
+    ballot = Ballot()
+    ballot.add("first", licence_lines(other, CODE, name_conf=tuple(
+        0.5 if i in (3, 9) else 0.9 for i in range(len(other)))))
+    ballot.add("page", licence_lines(NAME, CODE, name_conf=uncertain(NAME, 9)))
+    assert not ballot.settled
+    assert ballot.result().name == NAME
+
+
+def test_ballot_without_any_code():
+    ballot = Ballot()
+    ballot.add("first", licence_lines(None, None))
+    result = ballot.result()
+    assert (result.name, result.credit_code, result.credit_code_valid) == (None, None, False)
+
+
+class PassEngine:
+    """Stands in for RapidOcrEngine.licence_pass: answers each call from a script."""
+
+    name = "rapidocr"
+    handles_rotation = True
+
+    def __init__(self, answers, angle=0):
+        self.answers = list(answers)
+        self.angle = angle
+        self.calls = []
+
+    def readtext(self, image):
+        raise AssertionError("read_licence uses licence_pass")
+
+    def licence_pass(self, image, det_limit=None, rotate=True):
+        self.calls.append((image.size, det_limit, rotate))
+        return self.answers.pop(0), (self.angle if rotate else 0)
+
+
+def test_a_complete_first_pass_is_the_only_pass():
+    engine = PassEngine([licence_lines(NAME, CODE)])
+    reading = read_licence(Image.new("RGB", (1600, 1200), "white"), engine)
+    assert reading.passes == ("first",)
+    assert engine.calls == [((1600, 1200), None, True)]
+    assert (reading.name, reading.credit_code, reading.credit_code_valid) == (NAME, CODE, True)
+    assert reading.fields is not None and reading.fields.credit_code == CODE
+
+
+def test_second_looks_run_in_order_until_settled():
+    # A white image has no page on a background: the page look does not apply.
+    engine = PassEngine([licence_lines(NAME, None), licence_lines(None, None),
+                         licence_lines(NAME, CODE), licence_lines(NAME, CODE)])
+    reading = read_licence(Image.new("RGB", (800, 600), "white"), engine)
+    assert reading.passes == ("first", "contrast", "sharpen")
+    assert [call[1:] for call in engine.calls] == [
+        (None, True), (SECOND_LOOK_DET_LIMIT, False), (SECOND_LOOK_DET_LIMIT, False)]
+    assert max(engine.calls[1][0]) >= SECOND_LOOK_DET_LIMIT  # small images are enlarged
+    assert (reading.credit_code, reading.credit_code_valid) == (CODE, True)
+    assert len(engine.answers) == 1  # the descreen look was not needed
+
+
+def test_second_looks_see_the_page_turned_upright():
+    engine = PassEngine([licence_lines(NAME, None), licence_lines(NAME, CODE)], angle=90)
+    read_licence(Image.new("RGB", (1200, 1600), "white"), engine)
+    (first_size, *_), (second_size, *_) = engine.calls
+    assert first_size == (1200, 1600)
+    assert second_size[0] > second_size[1]  # turned to landscape before the second look
+
+
+def test_second_looks_that_disagree_on_the_code_report_it_not_valid():
+    engine = PassEngine([licence_lines(None, CODE), licence_lines(NAME, OTHER_CODE),
+                         licence_lines(NAME, CODE), licence_lines(NAME, CODE)])
+    reading = read_licence(Image.new("RGB", (1600, 1200), "white"), engine)
+    assert reading.passes == ("first", "contrast", "sharpen", "descreen")
+    assert not reading.credit_code_valid
+    assert reading.name == NAME
+
+
+def test_second_looks_can_be_turned_off():
+    engine = PassEngine([licence_lines(NAME, None)])
+    reading = read_licence(Image.new("RGB", (1600, 1200), "white"), engine, second_looks=False)
+    assert reading.passes == ("first",) and reading.credit_code is None
+
+
+def test_page_quad_finds_the_paper_on_a_table():
+    import random
+
+    page = Image.new("RGB", (1000, 707), licence_gen.PAPER)
+    corners = [(300.0, 220.0), (1350.0, 300.0), (1280.0, 1050.0), (260.0, 980.0)]
+    photo = licence_gen.on_table(page, corners, (1600, 1200), random.Random(3))
+    found = page_quad(ocr._grey(photo))
+    assert found is not None
+    for (x, y), (fx, fy) in zip(corners, found.tolist(), strict=True):
+        assert abs(x - fx) < 12 and abs(y - fy) < 12
+    flat = look_page(photo)
+    assert flat is not None and max(flat.size) == ocr.PAGE_SIDE
+    assert flat.width > flat.height
+
+
+def test_page_quad_without_a_page():
+    assert page_quad(ocr._grey(Image.new("RGB", (1600, 1200), "white"))) is None
+    assert look_page(Image.new("RGB", (1600, 1200), (240, 240, 240))) is None
+
+
+def test_looks_return_grey_rgb_images_no_smaller_than_the_detector_limit():
+    image = Image.new("RGB", (800, 600), (200, 30, 35))  # red: the seal's ink
+    for look in SECOND_LOOKS[1:]:
+        out = look.prepare(image)
+        assert out.mode == "RGB" and max(out.size) >= SECOND_LOOK_DET_LIMIT, look.name
+        r, g, b = out.getpixel((10, 10))
+        assert r == g == b and r > 150, look.name  # red fades into the paper
+    assert look_contrast(Image.new("RGB", (2400, 1800))).size == (2400, 1800)
+
+
 # --- the real default engine -----------------------------------------------------------
 
 
@@ -280,6 +509,7 @@ def test_dev_fixtures_exact(engine, file):
     assert reading.credit_code == DEV_TRUTH[file]["credit_code"]
     assert reading.credit_code_valid
     assert reading.engine == "rapidocr"
+    assert reading.passes == ("first",)  # a clean licence costs one pass, as before
 
 
 @pytest.mark.ocr
@@ -309,3 +539,19 @@ def test_pdf_upload_and_ocr_files(engine, tmp_path):
     assert rows[0]["credit_code_valid"] is True
     assert rows[1]["name"] is None
     assert rows[1]["error"].startswith("format")
+
+
+@pytest.mark.ocr
+def test_heldback_half_never_a_wrong_valid_code(engine):
+    """The held-back half (never tuned on): no wrong code reported valid, and the rates the
+    issue asks for (names ≥ 90 %, codes ≥ 85 %). About 30 s on two idle cores."""
+    wrong_valid, names, codes = [], 0, 0
+    for file, truth in sorted(HELDBACK_TRUTH.items()):
+        reading = read_licence(HELDBACK / file, engine)
+        if reading.credit_code_valid and reading.credit_code != truth["credit_code"]:
+            wrong_valid.append((file, reading.credit_code))
+        names += reading.name == truth["name"]
+        codes += reading.credit_code_valid and reading.credit_code == truth["credit_code"]
+    assert wrong_valid == []
+    assert names / len(HELDBACK_TRUTH) >= 0.9
+    assert codes / len(HELDBACK_TRUTH) >= 0.85
