@@ -192,6 +192,17 @@ def _clean_database(request, app):
     forget_files(app)
 
 
+@pytest.fixture(autouse=True)
+def _no_disk_flush(monkeypatch):
+    """``os.fsync`` checks its descriptor and returns without waiting for the disk: what a
+    flush guards against (power loss) no test observes, and uploads flush twice each. A
+    test may still make ``fsync`` fail (``monkeypatch`` it again)."""
+    def flush(fd: int) -> None:
+        os.fstat(fd)  # a closed or bad descriptor fails as fsync would (EBADF)
+
+    monkeypatch.setattr(os, "fsync", flush)
+
+
 class BlankOcr:
     """An OCR engine that reads no text, at once: what the real engine reads on the plain
     pictures most tests upload. Tests marked ``ocr`` run the real engine; a test that needs
