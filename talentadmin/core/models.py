@@ -160,3 +160,28 @@ class StaffComment(db.Model):
     text: Mapped[str] = mapped_column(db.Text)
 
     __table_args__ = (Index("ix_staff_comment_target", "target_type", "target_id"),)
+
+
+class SmsOutbox(db.Model):
+    """One SMS notice waiting to leave, leaving, sent or given up (``core.notify`` writes
+    it in the transaction of the decision; ``jobs.outbox`` delivers it after the commit).
+
+    ``status``: ``queued`` (due at ``next_try_at``), ``sending`` (claimed by one worker at
+    ``claimed_at``), ``sent`` or ``failed`` (``tries`` reached ``SMS_MAX_TRIES``).
+    """
+
+    __tablename__ = "sms_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(db.Text)
+    kind: Mapped[str] = mapped_column(String(48))
+    status: Mapped[str] = mapped_column(String(8), default="queued")
+    tries: Mapped[int] = mapped_column(default=0)
+    next_try_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_sms_outbox_due", "status", "next_try_at"),)
