@@ -93,10 +93,42 @@ class HttpBackend:
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 status = response.status
-        except OSError as exc:
+                answer = response.read(4096)
+        except OSError as exc:  # refused, timed out, or an HTTP error status (HTTPError)
             raise SmsError(str(exc)) from exc
         if not 200 <= status < 300:
             raise SmsError(f"gateway answered {status}")
+        refused = refusal(answer)
+        if refused:
+            raise SmsError(f"gateway answered {status} with an error: {refused}")
+
+
+def refusal(answer: bytes) -> str | None:
+    """What a gateway's ``2xx`` answer says went wrong, or ``None`` when it took the message.
+
+    Gateways often answer 200 and put the failure in the body. A JSON object body is a
+    refusal when it has a non-empty ``error`` or ``errors``, ``success`` or ``ok`` false,
+    or a ``code`` or ``status`` that is neither 0, 200 nor "ok"/"success"; any other
+    body (empty, plain text, JSON without those fields) is taken as accepted.
+    """
+    try:
+        body = json.loads(answer.decode("utf-8")) if answer.strip() else None
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(body, dict):
+        return None
+    shown = json.dumps(body, ensure_ascii=False)[:200]
+    if body.get("error") or body.get("errors"):
+        return shown
+    if body.get("success") is False or body.get("ok") is False:
+        return shown
+    for key in ("code", "status"):
+        value = body.get(key)
+        if value is None or isinstance(value, bool):
+            continue
+        if str(value).strip().lower() not in ("0", "200", "ok", "success"):
+            return shown
+    return None
 
 
 def backend():

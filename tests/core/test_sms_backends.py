@@ -108,3 +108,42 @@ def test_console_log_never_holds_the_code(portal, caplog, outbox):
     code = outbox.last_code("13800138000")
     assert caplog.records and all(code not in r.getMessage() for r in caplog.records)
     assert all("13800138000" not in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("answer, refused", [
+    (b"", False),
+    (b"OK", False),
+    (b'{"code": 0, "msg": "ok"}', False),
+    (b'{"code": "200"}', False),
+    (b'{"status": "success", "id": "a1"}', False),
+    (b'{"success": true}', False),
+    (b"[1, 2]", False),
+    (b"\xff\xfe", False),
+    (b'{"code": 1024, "msg": "sign not approved"}', True),
+    (b'{"status": "FAIL"}', True),
+    (b'{"error": "quota exceeded"}', True),
+    (b'{"errors": ["bad number"]}', True),
+    (b'{"success": false}', True),
+    (b'{"ok": false}', True),
+])
+def test_a_2xx_answer_whose_body_reports_an_error_is_a_refusal(answer, refused):
+    assert (sms.refusal(answer) is not None) is refused
+
+
+def test_a_code_refused_in_a_200_body_is_a_clear_message(http_app, gateway, portal,
+                                                         monkeypatch):
+    _, handler = gateway
+
+    def refuse(self):
+        length = int(self.headers["Content-Length"])
+        handler.received.append(json.loads(self.rfile.read(length)))
+        data = b'{"code": 1024, "msg": "sign not approved"}'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    monkeypatch.setattr(handler, "do_POST", refuse)
+    response = portal.request_code("13800138000")
+    assert len(handler.received) == 1
+    assert response.status_code == 400 and "短信暂时无法发送" in response.get_data(as_text=True)
