@@ -9,6 +9,7 @@ from markupsafe import Markup
 
 from ..core.security import csp_nonce
 from .dashboard import DashboardView
+from .outbox import OutboxView
 from .views import AuditLogView, StaffIndexView
 
 
@@ -63,6 +64,7 @@ def build_admin(app) -> Admin:
     admin.add_view(PageTextView(PageText, name=_l("Page texts"), category=_l("Settings"),
                                 endpoint="page_text"))
     admin.add_view(AuditLogView(AuditEvent, name=_l("Audit log"), endpoint="audit_event"))
+    admin.add_view(OutboxView(name=_l("SMS outbox"), endpoint="sms_outbox"))
     app.add_template_global(cached_menu)
     app.add_template_global(fixed_url)
     app.after_request(_html_lang)

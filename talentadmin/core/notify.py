@@ -4,24 +4,22 @@ Notices are stored as a kind and its parameters and rendered in the reader's lan
 the SMS goes out in Chinese (the portal's default) through the configured backend, and
 is skipped when SMS is switched off. A failing gateway never undoes the decision.
 
-An SMS is queued on the database session and leaves only after the session commits (the
-session's ``after_commit`` event): a request whose transaction is rolled back — a lost
-race, an error — sends nothing, and a savepoint rolled back drops the SMS queued inside it.
+Each SMS is an outbox row (:class:`~.models.SmsOutbox`) written in the transaction of the
+decision, and handed to a worker (``jobs.outbox.deliver``) once that transaction commits:
+a request whose transaction is rolled back — a lost race, an error — writes no row and
+sends nothing, and the gateway is never called in the request. A row the broker did not
+take waits for the sweeper (``jobs.outbox.sweep``). Bulk decisions write one row per
+enterprise, handed over in chunks of ``jobs.outbox.CHUNK`` rows per task.
 """
 
 from __future__ import annotations
 
-import logging
-
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
 from ..extensions import db
-from . import sms
-from .models import Notice
-
-log = logging.getLogger(__name__)
+from .models import Notice, SmsOutbox
 
 # The text of each kind of notice. The features add theirs (:func:`notice_texts`).
 MESSAGES: dict = {}
@@ -78,68 +76,45 @@ def notify_many(kind: str, notices: list[tuple[int, dict, str | None]], *, at=No
         select(EnterpriseUser.id, EnterpriseUser.mobile)
         .where(EnterpriseUser.id.in_(list(by_user)))).all())
     reason = notices[0][1].get("reason")
-    for user_id, names in by_user.items():
-        notify_text(mobiles[user_id], kind, names=names, reason=reason)
+    queue_many([(mobiles[user_id], sms_text(kind, names=names, reason=reason), kind)
+                for user_id, names in by_user.items()])
 
 
 def notify_text(mobile: str, kind: str, *, names: list[str], reason: str | None = None) -> None:
     """One SMS for several records of one enterprise decided together (bulk decisions):
     the notices themselves are written by the caller, one per record."""
+    queue_sms(mobile, sms_text(kind, names=names, reason=reason), kind)
+
+
+def sms_text(kind: str, *, names: list[str], reason: str | None = None) -> str:
+    """The SMS naming several records of one enterprise (the first five, then a count)."""
     with force_locale("zh_Hans_CN"):
         shown = "、".join(names[:5])
         if len(names) > 5:
             shown = _("%(names)s and %(count)d more", names=shown, count=len(names) - 5)
         message = str(MESSAGES[kind]) % {"name": shown, "reason": reason or ""}
-        text = _("[Talent Introduction] %(message)s", message=message)
-    queue_sms(mobile, text, kind)
+        return _("[Talent Introduction] %(message)s", message=message)
 
 
-# --- SMS after the commit ---------------------------------------------------------------
-
-QUEUE = "talentadmin_sms"
-
+# --- SMS through the outbox -------------------------------------------------------------
 
 def queue_sms(mobile: str, text: str, kind: str) -> None:
-    """Send ``text`` to ``mobile`` once the current transaction commits (never if it is
-    rolled back, nor if the savepoint it was queued in is)."""
-    session = db.session()
-    tag = session.get_nested_transaction() or session.get_transaction()
-    session.info.setdefault(QUEUE, []).append((tag, mobile, text, kind))
+    """Write the outbox row for ``text`` to ``mobile`` in the current transaction; a worker
+    sends it once the transaction commits (never if it is rolled back)."""
+    queue_many([(mobile, text, kind)])
 
 
-@event.listens_for(db.session, "after_commit")
-def _send_queued(session) -> None:
-    if session.get_nested_transaction() is not None:  # a savepoint released: wait for the end
-        return
-    queued = session.info.pop(QUEUE, [])
-    for _tag, mobile, text, kind in queued:
-        try:
-            sms.send_text(mobile, text)
-        except (sms.SmsError, OSError) as error:
-            log.warning("notice SMS for %s not sent: %s", kind, error)
+def queue_many(messages: list[tuple[str, str, str]]) -> list[int]:
+    """Outbox rows for ``(mobile, text, kind)`` messages, inserted together and enqueued
+    after the commit (``jobs.outbox.CHUNK`` rows per task). Nothing is written when SMS is off."""
+    from flask import current_app
 
+    if not messages or not current_app.config["SMS_ENABLED"]:
+        return []
+    from ..jobs import outbox
 
-@event.listens_for(db.session, "after_soft_rollback")
-def _drop_rolled_back(session, previous_transaction) -> None:
-    queued = session.info.get(QUEUE)
-    if queued:
-        session.info[QUEUE] = [entry for entry in queued
-                               if not _within(entry[0], previous_transaction)]
-
-
-@event.listens_for(db.session, "after_transaction_end")
-def _drop_unsent(session, transaction) -> None:
-    if transaction.parent is None:  # the transaction ended without a commit: nothing leaves
-        session.info.pop(QUEUE, None)
-
-
-def _within(tag, ended) -> bool:
-    """Whether a queued SMS was queued inside the transaction ``ended`` (or had no
-    transaction, and ``ended`` is the outermost)."""
-    if tag is None:
-        return ended.parent is None
-    while tag is not None:
-        if tag is ended:
-            return True
-        tag = tag.parent
-    return False
+    ids = list(db.session.scalars(
+        insert(SmsOutbox).returning(SmsOutbox.id),
+        [{"to": to, "text": text, "kind": kind} for to, text, kind in messages]))
+    outbox.after_commit(ids)
+    return ids
