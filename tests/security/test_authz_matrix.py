@@ -161,6 +161,7 @@ VIEWS = {
     "reason_template": View(ALL_STAFF, "reason_template", edit=("admin",), create=("admin",)),
     "page_text": View(("admin",), "page_text", edit=("admin",)),
     "audit_event": View(("admin", "supervisor"), "audit_event"),
+    "sms_outbox": View(("admin", "supervisor"), extra=("resend_one", "resend_all")),
     **{f"reference_{kind}": View(ALL_STAFF, f"reference_{kind}", edit=("admin",),
                                  create=("admin",))
        for kind in ("district", "field", "qualification", "condition", "education", "degree",
@@ -264,6 +265,8 @@ def post_roles(view_name: str, endpoint: str, action: str | None = None) -> tupl
         return view.read
     if endpoint in ("decide", "bulk_all"):
         return (view.decisions or {}).get(action, ())
+    if endpoint in ("resend_one", "resend_all"):  # the SMS outbox
+        return ("admin",)
     raise KeyError(endpoint)
 
 
