@@ -63,10 +63,6 @@ def test_a_savepoint_rolled_back_drops_its_writes_and_the_commit_sends(app, outb
     assert mobiles(app) == []
 
 
-@pytest.mark.xfail(strict=True, reason="core/notify.py: a failed flush inside a savepoint "
-                   "ends a flush subtransaction (the one after_soft_rollback reports), not the "
-                   "savepoint, so the SMS queued inside it stays queued; the same on a real "
-                   "commit (this test commits for real)")
 def test_an_sms_queued_in_a_savepoint_rolled_back_is_not_sent(app, outbox):
     with app.app_context():
         db.session.add(EnterpriseUser(mobile=MOBILE))
