@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.babel import gettext as admin_gettext
@@ -52,6 +52,8 @@ from ..core.security import safe_next
 from ..core.validators import strip_controls
 from ..core.workflow import Transition, timeline
 from ..extensions import db
+from ..jobs import exports
+from ..jobs.models import ExportJob
 from ..permits.models import Permit, PermitRevision
 from ..reference.models import (
     Choice,
@@ -71,6 +73,9 @@ from .views import download_name
 # Grids count rows exactly up to here; past it they say "more than 1,000" (a count of a
 # large queue costs more than the rest of the page).
 COUNT_CAP = 1000
+# A municipal export of more rows than this (``EXPORT_STREAM_ROWS``) is a job with a
+# progress page; a smaller one streams in the request (see the README's export figures).
+STREAM_ROWS = 20000
 # What looks like an ID number inside a search term (masked wherever a search is shown).
 ID_NUMBERS = re.compile(r"\d{17}[\dXx]|\d{15}")
 
@@ -676,11 +681,62 @@ class AllDeclarationsView(DeclarationView):
         audit.record("declaration.export", detail={
             "format": kind, "rows": total, "search": self.search_label(search),
             "filters": [list(map(str, f)) for f in filters]})
-        db.session.commit()
         filename = f"人才引进需求申报-{total}.{kind}"
+        if total > current_app.config.get("EXPORT_STREAM_ROWS", STREAM_ROWS):
+            ordered = db.session.scalars(
+                select(Declaration.id).where(Declaration.id.in_(ids))
+                .order_by(Declaration.submitted_at, Declaration.id)).all()
+            job = exports.start(current_staff().id, kind, list(ordered), filename)
+            db.session.commit()
+            exports.run_pending()
+            return redirect(url_for(".export_job", job_id=job.id))
+        db.session.commit()
         if kind == "csv":
             return export.csv_response(filename, HEADER, rows(ids))
         return export.xlsx_response(filename, HEADER, rows(ids))
+
+    def own_job(self, job_id: int) -> ExportJob:
+        """The supervisor's own export job; another's (or none) is a 404."""
+        if not current_staff().has_role("supervisor"):
+            abort(403)
+        job = db.session.get(ExportJob, job_id)
+        if job is None or job.staff_id != current_staff().id:
+            abort(404)
+        return exports.refresh(job)
+
+    @expose("/export-job/<int:job_id>/")
+    def export_job(self, job_id: int):
+        """The job's progress (the page reloads itself while it runs), then its download."""
+        job = self.own_job(job_id)
+        return self.render("admin/export_job.html", job=job,
+                           ready=exports.path_of(job) is not None,
+                           percent=int(100 * job.written / job.total) if job.total else 100)
+
+    @expose("/export-job/<int:job_id>/download")
+    def export_download(self, job_id: int):
+        from flask import send_file
+
+        job = self.own_job(job_id)
+        path = exports.path_of(job)
+        if path is None:
+            abort(404)
+        audit.record("declaration.export.download", detail={
+            "job": job.id, "format": job.kind, "rows": job.total})
+        db.session.commit()
+        response = send_file(path, as_attachment=True, download_name=job.filename)
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+
+    @expose("/export-job/<int:job_id>/restart", methods=("POST",))
+    def export_restart(self, job_id: int):
+        job = self.own_job(job_id)
+        if job.status != "failed":
+            abort(409)
+        exports.restart(job)
+        audit.record("declaration.export.restart", detail={"job": job.id})
+        db.session.commit()
+        exports.run_pending()
+        return redirect(url_for(".export_job", job_id=job.id))
 
 
 def lookups() -> dict:

@@ -35,16 +35,17 @@ def _local_dates():
     return local_formatter(get_timezone(), "%Y-%m-%d")
 
 
-def rows(ids_query) -> Iterator[list]:
-    """One list per declaration of ``ids_query`` (a select of ids), in submission order,
-    fetched in chunks (``yield_per``): memory stays flat at any size."""
+def rows(ids_query, start: int = 1) -> Iterator[list]:
+    """One list per declaration of ``ids_query`` (a select of ids, or a list of them), in
+    submission order, numbered from ``start``, fetched in chunks (``yield_per``): memory
+    stays flat at any size."""
     names = _names()
     decrypt = crypto.decrypter()
     local_date = _local_dates()
     statement = (select(*COLUMNS).where(Declaration.id.in_(ids_query))
                  .order_by(Declaration.submitted_at, Declaration.id)
                  .execution_options(yield_per=2000))
-    for n, row in enumerate(db.session.execute(statement), start=1):
+    for n, row in enumerate(db.session.execute(statement), start=start):
         (unit, code, name, id_enc, gender, age, political, title, education, degree, school,
          major, condition, initial_at, second_at) = row
         try:

@@ -1,0 +1,37 @@
+"""Export jobs: a municipal export written off the request, its progress and its file."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..core.timeutil import utcnow
+from ..extensions import db
+
+
+class ExportJob(db.Model):
+    """One export a supervisor started. ``status``: ``queued``, ``running`` (``written`` of
+    ``total`` rows, ``heartbeat_at`` moved at every chunk), ``done`` (``stored`` names the
+    file in the instance folder until ``expires_at``), ``failed`` (``error`` says why; a
+    stale heartbeat means the worker died) or ``expired`` (the file was swept)."""
+
+    __tablename__ = "export_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(8), default="queued")
+    total: Mapped[int] = mapped_column(default=0)
+    written: Mapped[int] = mapped_column(default=0)
+    ids: Mapped[str] = mapped_column(db.Text)  # JSON list, in export order
+    filename: Mapped[str] = mapped_column(String(200))
+    stored: Mapped[str | None] = mapped_column(String(100))
+    error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_export_job_staff", "staff_id", "created_at"),)
