@@ -5,12 +5,19 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 export FLASK_APP := app.py
 
-.PHONY: run test test-slow setup install catalogs db lint extract-messages update-catalogs clean
+.PHONY: run serve test test-slow setup install catalogs db lint extract-messages update-catalogs clean
 
 run: setup
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed --demo
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+# Production on PostgreSQL + Redis (README, "Production"); GUNICORN_BIND defaults to 127.0.0.1:8000.
+serve: setup
+	@test -n "$$TALENTADMIN_DATABASE_URL" || { echo "set TALENTADMIN_DATABASE_URL=postgresql://..." >&2; exit 1; }
+	@test -n "$$TALENTADMIN_REDIS_URL" || { echo "set TALENTADMIN_REDIS_URL=redis://..." >&2; exit 1; }
+	$(BIN)/flask db upgrade
+	$(BIN)/gunicorn -c gunicorn.conf.py app:app
 
 # Everything: real OCR (tests marked ocr) and Chromium (marked browser) included. The inner
 # loop while coding leaves those two out:
