@@ -20,6 +20,7 @@ def build_admin(app) -> Admin:
     from ..certification.models import Certification
     from ..core.models import AuditEvent
     from ..declarations.admin import AllDeclarationsView, RoundView, queues
+    from ..declarations.import_admin import LegacyImportView
     from ..declarations.models import Declaration, Round
     from ..pages.admin import PageTextView
     from ..pages.models import PageText
@@ -64,6 +65,7 @@ def build_admin(app) -> Admin:
     admin.add_view(PageTextView(PageText, name=_l("Page texts"), category=_l("Settings"),
                                 endpoint="page_text"))
     admin.add_view(AuditLogView(AuditEvent, name=_l("Audit log"), endpoint="audit_event"))
+    admin.add_view(LegacyImportView(name=_l("Import old data"), endpoint="legacy_import"))
     admin.add_view(OutboxView(name=_l("SMS outbox"), endpoint="sms_outbox"))
     app.add_template_global(cached_menu)
     app.add_template_global(fixed_url)
