@@ -1,4 +1,4 @@
-"""Export jobs: municipal exports written off the request, with progress and a stored file
+"""Export jobs (municipal exports off the request) and pending rows of the old system's data
 
 Revision ID: b11e0f0a0b02
 Revises: b10a0c0e0d01
@@ -38,9 +38,25 @@ def upgrade():
     )
     with op.batch_alter_table('export_job', schema=None) as batch_op:
         batch_op.create_index('ix_export_job_staff', ['staff_id', 'created_at'], unique=False)
+    op.create_table(
+        'pending_import',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('credit_code', sa.String(length=32), nullable=False),
+        sa.Column('row', sa.Text(), nullable=False),
+        sa.Column('source', sa.String(length=200), nullable=False),
+        sa.Column('round_name', sa.String(length=100), nullable=True),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_pending_import')),
+    )
+    with op.batch_alter_table('pending_import', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pending_import_credit_code'), ['credit_code'],
+                              unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('pending_import', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pending_import_credit_code'))
+    op.drop_table('pending_import')
     with op.batch_alter_table('export_job', schema=None) as batch_op:
         batch_op.drop_index('ix_export_job_staff')
     op.drop_table('export_job')

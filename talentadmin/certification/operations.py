@@ -147,6 +147,7 @@ def submit(cert: Certification, *, name: str, credit_code: str, email: str) -> N
         if clean and unchanged and not conflict and not problems:
             move(cert, workflow.WORKFLOW, "auto_approve", {SYSTEM},
                  values={**values, "decided_at": now})
+            import_pending_after_commit(cert)
         else:
             move(cert, workflow.WORKFLOW, "submit_for_review", {ENTERPRISE}, values=values)
     except Conflict:
@@ -155,6 +156,13 @@ def submit(cert: Certification, *, name: str, credit_code: str, email: str) -> N
 
 def already_submitted() -> str:
     return _("This certification was already submitted.")
+
+
+def import_pending_after_commit(cert: Certification) -> None:
+    """The old system's rows kept for this unit are imported once the approval commits."""
+    from ..jobs import imports
+
+    imports.after_approval(cert.credit_code)
 
 
 def approve(cert: Certification, staff) -> None:
@@ -178,6 +186,8 @@ def decide(cert: Certification, staff, action: str, reason: str | None = None) -
         raise FieldError("reason", _("Your role may not decide certifications.")
                          if getattr(error, "reason", "").startswith("not allowed")
                          else _("This certification is no longer waiting for review.")) from None
+    if action == "approve":
+        import_pending_after_commit(cert)
     if step.notice:
         notify(cert.enterprise_user, step.notice, link="/certification/",
                **({"reason": reason} if reason else {}))

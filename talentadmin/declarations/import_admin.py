@@ -4,6 +4,8 @@ An admin uploads the CSV or XLSX file; it is kept in the instance folder under a
 name and checked with a dry run (the same importer as ``flask import-legacy``): each row
 says whether it would be imported or why it is refused. Running it imports the file that
 was checked (nothing is read from the browser a second time) and shows the final report.
+A row refused only because its unit is not certified yet is kept and imported when that
+unit's certification is approved (``jobs.imports``).
 A file that cannot be imported at all (unreadable, wrong header) imports nothing and says
 why. Uploads and runs are audited; the forms post with the CSRF token.
 """
@@ -80,7 +82,8 @@ class LegacyImportView(BaseView):
 
     def _report(self, path: Path, token: str, round_name: str | None, *, dry_run: bool):
         try:
-            report = importer.import_file(path, dry_run=dry_run, round_name=round_name)
+            report = importer.import_file(path, dry_run=dry_run, round_name=round_name,
+                                          keep_pending=True)
         except importer.LegacyFileError as error:
             path.unlink(missing_ok=True)
             flash(_("Nothing was imported: %(error)s", error=str(error)), "danger")
@@ -89,5 +92,6 @@ class LegacyImportView(BaseView):
                      detail={"rows": len(report.rows), "imported": report.imported,
                              "refused": report.refused})
         db.session.commit()
-        return self.render("admin/import_report.html", report=report, token=token,
+        kept = sum(1 for r in report.rows if (r.reason or "").endswith(importer.PENDING_NOTE))
+        return self.render("admin/import_report.html", report=report, token=token, kept=kept,
                            round_name=round_name or "", staff=current_staff())

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -331,6 +332,10 @@ class Refused(Exception):
     """A row is not imported: the message says why."""
 
 
+class Uncertified(Refused):
+    """The row's unit has no approved certification (yet)."""
+
+
 class _Lookups:
     """Reference lists, units and rounds, each read once per import."""
 
@@ -370,7 +375,7 @@ class _Lookups:
             self._units[credit_code] = list(by_account.values())
         units = self._units[credit_code]
         if not units:
-            raise Refused(f"unknown enterprise: no approved certification with the credit "
+            raise Uncertified(f"unknown enterprise: no approved certification with the credit "
                           f"code {credit_code}")
         if len(units) > 1:
             accounts = ", ".join(f"#{u.enterprise_user_id}" for u in units)
@@ -522,8 +527,13 @@ def _write(checked: _Checked, *, row: int, source: str) -> Declaration:
 
 
 def import_rows(rows: Iterable[dict], *, dry_run: bool = False, round_name: str | None = None,
-                source: str = "", today: date | None = None) -> Report:
+                source: str = "", today: date | None = None,
+                keep_pending: bool = False) -> Report:
     """Import rows read by :func:`read_rows`, then commit (or roll back on a dry run).
+
+    ``keep_pending``: a row refused only because its unit has no approved certification is
+    kept as a :class:`~talentadmin.jobs.models.PendingImport` (imported once the unit is
+    certified) and its reason says so.
 
     ``LegacyFileError`` when ``round_name`` names no round (or several): nothing is
     imported then. Each good row is written in its own savepoint."""
@@ -577,6 +587,9 @@ def import_rows(rows: Iterable[dict], *, dry_run: bool = False, round_name: str 
                 result.declaration_id = declaration.id
             except Refused as refusal:
                 result.reason = str(refusal)
+                if keep_pending and isinstance(refusal, Uncertified):
+                    _keep(row, source, round_name)
+                    result.reason += PENDING_NOTE
         run_event.detail = {"source": source, "rows": len(rows), "imported": report.imported,
                             "refused": report.refused}
         if dry_run:
@@ -589,8 +602,21 @@ def import_rows(rows: Iterable[dict], *, dry_run: bool = False, round_name: str 
     return report
 
 
-def import_file(path: str | Path, *, dry_run: bool = False,
-                round_name: str | None = None) -> Report:
+PENDING_NOTE = "; kept: imported when this unit's certification is approved"
+
+
+def _keep(row: dict, source: str, round_name: str | None) -> None:
+    from ..jobs.models import PendingImport
+
+    db.session.add(PendingImport(
+        credit_code=validate_credit_code(str(row.get("credit_code") or "")),
+        row=json.dumps(row, ensure_ascii=False, default=str), source=source,
+        round_name=round_name))
+
+
+def import_file(path: str | Path, *, dry_run: bool = False, round_name: str | None = None,
+                keep_pending: bool = False, source: str | None = None) -> Report:
     """Read ``path`` (CSV or XLSX) and import its rows: see the module's docstring."""
     rows = read_rows(path)
-    return import_rows(rows, dry_run=dry_run, round_name=round_name, source=Path(path).name)
+    return import_rows(rows, dry_run=dry_run, round_name=round_name,
+                       source=source or Path(path).name, keep_pending=keep_pending)

@@ -35,3 +35,18 @@ class ExportJob(db.Model):
     expires_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_export_job_staff", "staff_id", "created_at"),)
+
+
+class PendingImport(db.Model):
+    """A row of the old system's file whose unit had no approved certification when it was
+    imported from the back office: kept (the guide: old data is kept, not lost) and imported
+    by ``jobs.imports.import_pending_for`` once that unit's certification is approved."""
+
+    __tablename__ = "pending_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    credit_code: Mapped[str] = mapped_column(String(32), index=True)
+    row: Mapped[str] = mapped_column(db.Text)  # JSON: the row as ``importer.read_rows`` read it
+    source: Mapped[str] = mapped_column(String(200))
+    round_name: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -94,3 +94,75 @@ def test_only_admins_import(app, make_staff, unit, tmp_path):  # noqa: F811
             content_type="multipart/form-data")
         assert response.status_code in (302, 400, 403), role
     assert declarations(app) == 0
+
+
+def test_rows_of_an_uncertified_unit_wait_for_its_approval(app, client, staff_login,
+                                                            unit,  # noqa: F811
+                                                            make_enterprise, tmp_path):
+    """A row whose unit has no approved certification is kept, not lost, and imported when
+    a reviewer approves that unit (after the approval commits); a row of the file that is
+    a duplicate of one already imported is still refused then."""
+    from io import BytesIO
+
+    from werkzeug.datastructures import FileStorage
+
+    from talentadmin.accounts.models import StaffUser
+    from talentadmin.certification import operations
+    from talentadmin.certification.models import Certification
+    from talentadmin.core import storage
+    from talentadmin.jobs.models import PendingImport
+
+    from ..conftest import png_bytes
+    from ..declarations.test_importer import OTHER_CODE, OTHER_UNIT
+
+    staff_login("importer", "admin", "initial_reviewer")
+    path = write_csv(tmp_path / "old.csv", [
+        row(1), row(2, 统一社会信用代码=OTHER_CODE, 单位名称=OTHER_UNIT, 身份证号=WOMAN),
+        row(3, 统一社会信用代码=OTHER_CODE, 单位名称=OTHER_UNIT, 身份证号=WOMAN)])
+    page = upload(client, path).get_data(as_text=True)
+    assert "kept: imported when this unit&#39;s certification is approved" in page
+    token = page.split('name="token" value="', 1)[1].split('"', 1)[0]
+    page = client.post(URL + "run", data={"csrf_token": csrf_in(page), "token": token}) \
+        .get_data(as_text=True)
+    assert 'data-imported="1" data-refused="2"' in page and declarations(app) == 1
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(PendingImport)) == 2
+
+    other = make_enterprise("13800138001")
+    with app.test_request_context():
+        licence = storage.save_upload(FileStorage(BytesIO(png_bytes()), filename="l.png"),
+                                      enterprise_user_id=other)
+        cert = Certification(enterprise_user_id=other, licence=licence, status="manual_review",
+                             name=OTHER_UNIT, credit_code=OTHER_CODE, email="hr@example.com")
+        db.session.add(cert)
+        db.session.commit()
+        staff = db.session.scalar(select(StaffUser).where(StaffUser.username == "importer"))
+        operations.approve(cert, staff)
+        with app.app_context():  # before the commit: nothing imported yet
+            assert db.session.scalar(select(func.count()).select_from(Declaration)) == 1
+        db.session.commit()
+    assert declarations(app) == 2  # the kept row, imported after the approval
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(PendingImport)) == 0
+        imported = db.session.scalars(select(Declaration).order_by(Declaration.id)).all()
+        assert imported[1].enterprise_user_id == other and imported[1].unit_name == OTHER_UNIT
+
+
+def test_kept_rows_stay_kept_while_the_unit_is_uncertified(app, client, staff_login,
+                                                           unit,  # noqa: F811
+                                                           tmp_path):
+    from talentadmin.jobs import imports
+    from talentadmin.jobs.models import PendingImport
+
+    from ..declarations.test_importer import NOBODY_CODE
+
+    staff_login("importer", "admin")
+    path = write_csv(tmp_path / "old.csv", [row(1, 统一社会信用代码=NOBODY_CODE)])
+    page = upload(client, path).get_data(as_text=True)
+    assert 'id="import-run"' in page  # nothing imported now, but the row would be kept
+    token = page.split('name="token" value="', 1)[1].split('"', 1)[0]
+    client.post(URL + "run", data={"csrf_token": csrf_in(page), "token": token})
+    with app.app_context():  # still no approved certification: kept again, not imported
+        assert imports.import_pending_for(NOBODY_CODE) == 0
+        assert db.session.scalar(select(func.count()).select_from(PendingImport)) == 1
+    assert declarations(app) == 0
