@@ -74,7 +74,9 @@ from .views import download_name
 # large queue costs more than the rest of the page).
 COUNT_CAP = 1000
 # A municipal export of more rows than this (``EXPORT_STREAM_ROWS``) is a job with a
-# progress page; a smaller one streams in the request (see the README's export figures).
+# progress page; a smaller one streams in the request. Measured (SQLite, 2 shared cores):
+# 20,000 rows write in 0.5 s as CSV and 3.4 s as XLSX (5,900 rows/s; an XLSX sends its
+# first byte only once written), far inside gunicorn's 30 s timeout.
 STREAM_ROWS = 20000
 # What looks like an ID number inside a search term (masked wherever a search is shown).
 ID_NUMBERS = re.compile(r"\d{17}[\dXx]|\d{15}")
