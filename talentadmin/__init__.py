@@ -48,9 +48,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     from .admin import build_admin
     from .cli import register_cli
+    from .jobs import celery_init_app
 
     build_admin(app)
     register_cli(app)
+    celery_init_app(app)
     return app
 
 

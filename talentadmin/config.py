@@ -39,12 +39,18 @@ DEFAULTS: dict[str, object] = {
     # Werkzeug's scrypt at its default cost (N=32768, r=8, p=1). A cheaper "scrypt:N:r:p" is
     # refused unless the app is built with ``TESTING=True`` (the test suite's fast hashes).
     "PASSWORD_HASH_METHOD": "scrypt",
+    # Background work: a Celery broker (redis://…, amqp://…, or "instance": kombu's SQLAlchemy
+    # transport on a SQLite file in the instance folder, as `make run` uses). Empty: no worker;
+    # the work runs in the web process right after each commit.
+    "BROKER_URL": None,
+    "SMS_MAX_TRIES": 6,  # tries of a notice SMS before it is listed as failed
+    "SMS_RETRY_SECONDS": 30,  # the first retry's wait, doubled at each try
 }
 
 PRODUCTION_SCRYPT = (2**15, 8, 1)  # (N, r, p): the least cost a running office may use
 
 _BOOLS = {"SMS_ENABLED", "CAPTCHA_TEST_MODE"}
-_INTS = {"SMS_HTTP_TIMEOUT", "TRUST_PROXY"}
+_INTS = {"SMS_HTTP_TIMEOUT", "TRUST_PROXY", "SMS_MAX_TRIES", "SMS_RETRY_SECONDS"}
 
 
 def _parse(key: str, value: str) -> object:
@@ -122,6 +128,8 @@ def build(instance_path: str, overrides: dict | None = None) -> dict[str, object
     settings["SECRET_KEY"] = settings["SECRET_KEY"] or _instance_secret(instance, "secret_key", 32)
     settings["UPLOAD_FOLDER"] = settings["UPLOAD_FOLDER"] or str(instance / "uploads")
     settings["SMS_OUTBOX"] = settings["SMS_OUTBOX"] or str(instance / "sms-outbox.jsonl")
+    if settings["BROKER_URL"] == "instance":
+        settings["BROKER_URL"] = f"sqla+sqlite:///{instance / 'broker.sqlite'}"
     try:  # an unknown zone would fail every page that shows a time: refuse to start
         pytz.timezone(str(settings["TIMEZONE"]))
     except pytz.UnknownTimeZoneError:
