@@ -5,12 +5,21 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 export FLASK_APP := app.py
 
-.PHONY: run serve test test-slow setup install catalogs db lint extract-messages update-catalogs clean
+.PHONY: run serve worker test test-slow setup install catalogs db lint extract-messages update-catalogs clean
 
 run: setup
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed --demo
+	export TALENTADMIN_BROKER_URL=$${TALENTADMIN_BROKER_URL:-instance}; \
+	$(BIN)/celery -A talentadmin.jobs.worker:celery worker --beat --concurrency 1 \
+		--loglevel warning --schedule instance/celerybeat-schedule & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+# One worker and its beat (the periodic jobs) on the broker the environment names.
+worker: setup
+	$(BIN)/celery -A talentadmin.jobs.worker:celery worker --beat --loglevel info \
+		--schedule instance/celerybeat-schedule
 
 # Production on PostgreSQL + Redis (README, "Production"); GUNICORN_BIND defaults to 127.0.0.1:8000.
 serve: setup
