@@ -9,8 +9,8 @@ Without a broker (``BROKER_URL`` empty, as in the test suite) the app has no ``c
 extension and each module runs its work in-process right after the commit; the rows that
 carry the work (outbox rows, export jobs) are the same either way, so nothing is lost.
 
-Workers: ``celery -A talentadmin.jobs.worker worker --beat`` (``make run`` starts one beside
-the web server on a broker in the instance folder: kombu's SQLAlchemy transport on SQLite).
+Workers: ``celery -A talentadmin.jobs.worker:celery worker --beat`` (``make run`` starts one
+beside the web server on a broker in the instance folder: kombu's SQLAlchemy transport on SQLite).
 """
 
 from __future__ import annotations

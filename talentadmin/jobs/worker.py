@@ -1,4 +1,4 @@
-"""The worker's entry point: ``celery -A talentadmin.jobs.worker worker [--beat]``.
+"""The worker's entry point: ``celery -A talentadmin.jobs.worker:celery worker [--beat]``.
 
 Builds the app from the environment (the same ``TALENTADMIN_*`` settings as the web server,
 ``TALENTADMIN_INSTANCE_PATH`` for another instance folder); ``TALENTADMIN_BROKER_URL`` must

@@ -46,13 +46,16 @@ def brokers():
         not reachable(RABBITMQ_URL), reason="no RabbitMQ at " + RABBITMQ_URL))
 
 
-def wait_for(check, seconds: float = 60.0):
+def wait_for(check, worker: subprocess.Popen, seconds: float = 60.0):
+    """Poll ``check`` until it is true; fail at the deadline or as soon as the worker exits."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         result = check()
         if result:
             return result
-        time.sleep(0.2)  # polling a worker in another process, with a deadline
+        if worker.poll() is not None:
+            raise AssertionError("the worker exited: " + worker.stdout.read().decode())
+        time.sleep(0.1)  # polling a worker in another process, with a deadline
     raise AssertionError("the worker did not do it in time")
 
 
@@ -78,7 +81,7 @@ def test_a_worker_delivers_the_sms_written_with_the_decision(tmp_path, broker):
     if broker == "instance":
         env["TALENTADMIN_BROKER_URL"] = "instance"
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "talentadmin.jobs.worker", "worker",
+        [sys.executable, "-m", "celery", "-A", "talentadmin.jobs.worker:celery", "worker",
          "--pool", "solo", "--loglevel", "warning", "--without-gossip", "--without-mingle"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True)
@@ -92,7 +95,7 @@ def test_a_worker_delivers_the_sms_written_with_the_decision(tmp_path, broker):
             with app.app_context():
                 return db.session.scalar(select(SmsOutbox.status)) == "sent"
 
-        wait_for(sent)
+        wait_for(sent, worker)
         lines = (tmp_path / "sms.jsonl").read_text("utf-8").splitlines()
         assert len(lines) == 1 and "13800000042" in lines[0]
     finally:
