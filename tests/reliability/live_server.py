@@ -10,8 +10,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from contextlib import contextmanager
 from pathlib import Path
+
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,6 +41,41 @@ def serving(app):
     finally:
         process.kill()
         process.wait()
+
+
+def in_parallel(calls) -> list:
+    """Run every call in its own thread, all released at once; their results in order."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+    errors: list[BaseException] = []
+
+    def run(index, call):
+        barrier.wait()
+        try:
+            results[index] = call()
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    return results
+
+
+def terminate_backends(app) -> int:
+    """End every other connection to the test database (the server's), as a restart would."""
+    from talentadmin.extensions import db
+
+    with app.app_context():
+        killed = db.session.execute(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend'")).scalar_one()
+        db.session.commit()
+    return killed
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from talentadmin.core.models import AuditEvent, SmsCode
 from talentadmin.extensions import db
 
 from ..conftest import PASSWORD, Portal, captcha_in, csrf_in
+from .live_server import in_parallel
 
 pytestmark = pytest.mark.real_commits  # threads, each with its own connection
 
@@ -61,28 +62,6 @@ def target(request, app):
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()  # the test's own Redis database
-
-
-def in_parallel(calls) -> list:
-    """Run every call in its own thread, all released at once; their results in order."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-    errors: list[BaseException] = []
-
-    def run(index, call):
-        barrier.wait()
-        try:
-            results[index] = call()
-        except BaseException as error:  # reported by the test below
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
-    return results
 
 
 def poster(client, url: str, data: dict):

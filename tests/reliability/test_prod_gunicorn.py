@@ -27,13 +27,13 @@ from pathlib import Path
 import pytest
 import requests
 from flask_babel import gettext
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from talentadmin.core.models import AuditEvent
 from talentadmin.extensions import db
 
 from ..conftest import PASSWORD
-from .live_server import config_of
+from .live_server import config_of, in_parallel, terminate_backends
 
 pytestmark = pytest.mark.real_commits  # other processes read and write the database
 
@@ -105,28 +105,6 @@ def gunicorn(app, tmp_path: Path, worker_class: str = "sync", **settings):
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-
-
-def in_parallel(calls) -> list:
-    """Run every call in its own thread, all released at once; their results in order."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-    errors: list[BaseException] = []
-
-    def run(index, call):
-        barrier.wait()
-        try:
-            results[index] = call()
-        except BaseException as error:  # reported below
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors, errors
-    return results
 
 
 def token(html: str) -> str:
@@ -232,17 +210,6 @@ def _on_postgresql(app) -> None:
                     "(set TALENTADMIN_TEST_DATABASE_URL)")
 
 
-def _terminate_backends(app) -> int:
-    """End every other connection to the test database (the server's), as a restart would."""
-    with app.app_context():
-        killed = db.session.execute(text(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-            "AND backend_type = 'client backend'")).scalar_one()
-        db.session.commit()
-    return killed
-
-
 def test_database_cut_while_requests_run_is_503_or_a_page_and_recovers(
         app, tmp_path, make_enterprise):
     _on_postgresql(app)
@@ -279,7 +246,7 @@ def test_database_cut_while_requests_run_is_503_or_a_page_and_recovers(
             deadline = time.monotonic() + 30
             while len(answers) < seen + 20 and time.monotonic() < deadline:
                 time.sleep(0.01)  # poll: let requests run between two cuts
-            killed.append(_terminate_backends(app))
+            killed.append(terminate_backends(app))
         stop.set()
         for thread in threads:
             thread.join(timeout=120)

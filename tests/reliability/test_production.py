@@ -20,7 +20,7 @@ from talentadmin.core.models import SmsCode
 from talentadmin.extensions import db
 
 from ..conftest import PASSWORD, Portal, csrf_in, staff_client
-from .live_server import config_of
+from .live_server import config_of, terminate_backends
 
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
@@ -280,12 +280,7 @@ def test_pooled_connections_cut_between_requests_are_replaced_unseen(app):
     server = other_app(app)
     client = server.test_client()
     assert client.get("/healthz").status_code == 200
-    with app.app_context():
-        killed = db.session.execute(text(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-            "AND backend_type = 'client backend'")).scalar_one()
-        db.session.commit()
+    killed = terminate_backends(app)
     assert killed >= 1
     assert [client.get(url).status_code for url in ("/healthz", "/", "/login")] == [200] * 3
 
