@@ -1,11 +1,15 @@
 """Periodic jobs (the worker's beat schedule, :func:`talentadmin.jobs.celery_init_app`):
 the SMS outbox's retries, old export files, expired captchas, codes, counters and sessions.
-Each is a plain function too (cron can run ``flask purge-expired`` instead)."""
+Each task is a plain function too: called directly, it runs in the caller's app context."""
 
 from __future__ import annotations
 
-from celery import shared_task
+from datetime import timedelta
 
+from celery import shared_task
+from sqlalchemy import delete
+
+from ..core.timeutil import utcnow
 from ..extensions import db
 
 
@@ -27,13 +31,19 @@ def sweep_exports() -> int:
     return removed
 
 
+CODE_KEPT = timedelta(days=1)  # an expired code still answers "expired", not "missing", a day
+
+
 @shared_task(name="talentadmin.jobs.periodic.purge_expired")
 def purge_expired() -> int:
-    """Delete expired counters, captchas and sessions."""
+    """Delete expired counters, captchas, sessions, and SMS codes expired over a day ago."""
     from ..core import captcha
+    from ..core.models import SmsCode
     from ..core.ratelimit import counters
     from ..core.security import purge_expired_sessions
 
-    removed = counters().purge_expired() + captcha.purge_expired() + purge_expired_sessions()
+    codes = db.session.execute(delete(SmsCode).where(SmsCode.expires_at <= utcnow() - CODE_KEPT))
+    removed = (counters().purge_expired() + captcha.purge_expired()
+               + purge_expired_sessions() + codes.rowcount)
     db.session.commit()
     return removed
