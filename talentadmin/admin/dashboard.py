@@ -8,15 +8,20 @@ is escaped through :class:`markupsafe.Markup`.
 from __future__ import annotations
 
 import unicodedata
+from datetime import timedelta
 
-from flask import abort, request
+from flask import abort, current_app, request
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from markupsafe import Markup
+from sqlalchemy import and_, func, or_, select
 
 from ..core.params import record_id
+from ..core.timeutil import utcnow
 from ..declarations import workflow
+from ..declarations.models import Declaration
 from ..declarations.stats import RoundStats, all_rounds, collect, default_round, reference_labels
+from ..extensions import db
 from .base import current_staff, deny
 
 ROLES = ("supervisor", "admin")
@@ -132,6 +137,22 @@ def column_chart(chart_id: str, title: str, rows: list[tuple[str, int]],
     return Markup("").join(parts)
 
 
+def overdue_queues(days: int) -> dict[str, int]:
+    """Per review stage (``initial``, ``second``), how many declarations of any round have
+    waited in its queue more than ``days`` days (since submission, or since the initial
+    pass); stages with none are left out. One query."""
+    cutoff = utcnow() - timedelta(days=days)
+    rows = db.session.execute(
+        select(Declaration.status, func.count())
+        .where(or_(and_(Declaration.status == workflow.PENDING_INITIAL,
+                        Declaration.submitted_at <= cutoff),
+                   and_(Declaration.status == workflow.PENDING_SECOND,
+                        Declaration.initial_passed_at <= cutoff)))
+        .group_by(Declaration.status))
+    stage_of = {state: stage for stage, state in STAGE_STATES.items()}
+    return {stage_of[status]: count for status, count in rows}
+
+
 # --- the view -------------------------------------------------------------------------------
 
 
@@ -170,6 +191,8 @@ class DashboardView(BaseView):
                    "status_labels": workflow.WORKFLOW.labels(),
                    "status_badges": workflow.WORKFLOW.badges(),
                    "submitted_states": SUBMITTED_STATES}
+        remind_days = int(current_app.config.get("REVIEW_REMIND_DAYS", 3))
+        context.update(remind_days=remind_days, overdue=overdue_queues(remind_days))
         if chosen is not None:
             stats = collect(chosen)
             codes = {kind: {code for code, _n in stats.by_dimension[kind] if code}
