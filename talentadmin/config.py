@@ -43,6 +43,7 @@ DEFAULTS: dict[str, object] = {
     # transport on a SQLite file in the instance folder, as `make run` uses). Empty: no worker;
     # the work runs in the web process right after each commit.
     "BROKER_URL": None,
+    "REVIEW_REMIND_DAYS": 3,  # the dashboard counts queued declarations older than this
     "SMS_MAX_TRIES": 6,  # tries of a notice SMS before it is listed as failed
     "SMS_RETRY_SECONDS": 30,  # the first retry's wait, doubled at each try
 }
@@ -50,7 +51,8 @@ DEFAULTS: dict[str, object] = {
 PRODUCTION_SCRYPT = (2**15, 8, 1)  # (N, r, p): the least cost a running office may use
 
 _BOOLS = {"SMS_ENABLED", "CAPTCHA_TEST_MODE"}
-_INTS = {"SMS_HTTP_TIMEOUT", "TRUST_PROXY", "SMS_MAX_TRIES", "SMS_RETRY_SECONDS"}
+_INTS = {"SMS_HTTP_TIMEOUT", "TRUST_PROXY", "REVIEW_REMIND_DAYS", "SMS_MAX_TRIES",
+         "SMS_RETRY_SECONDS"}
 
 
 def _parse(key: str, value: str) -> object:

@@ -191,7 +191,7 @@ class DashboardView(BaseView):
                    "status_labels": workflow.WORKFLOW.labels(),
                    "status_badges": workflow.WORKFLOW.badges(),
                    "submitted_states": SUBMITTED_STATES}
-        remind_days = int(current_app.config.get("REVIEW_REMIND_DAYS", 3))
+        remind_days = int(current_app.config["REVIEW_REMIND_DAYS"])
         context.update(remind_days=remind_days, overdue=overdue_queues(remind_days))
         if chosen is not None:
             stats = collect(chosen)
