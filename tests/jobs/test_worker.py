@@ -1,7 +1,7 @@
 """A real Celery worker process on each broker the project supports: the embedded one (kombu's
 SQLAlchemy transport on a SQLite file in the instance folder, as ``make run`` starts it),
 Redis and RabbitMQ. A decision's SMS, written to the outbox in the request's transaction, is
-delivered by the worker after the commit; an export job is written by it."""
+delivered by the worker after the commit; a periodic job sent as the beat sends it runs."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -19,8 +20,9 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 
 from talentadmin import create_app
-from talentadmin.core.models import SmsOutbox
+from talentadmin.core.models import RateCounter, SmsOutbox
 from talentadmin.core.notify import queue_sms
+from talentadmin.core.timeutil import utcnow
 from talentadmin.extensions import db
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,6 +100,18 @@ def test_a_worker_delivers_the_sms_written_with_the_decision(tmp_path, broker):
         wait_for(sent, worker)
         lines = (tmp_path / "sms.jsonl").read_text("utf-8").splitlines()
         assert len(lines) == 1 and "13800000042" in lines[0]
+
+        with app.app_context():  # a periodic job, sent as the beat sends it
+            db.session.add(RateCounter(key="spent", count=1,
+                                       expires_at=utcnow() - timedelta(seconds=1)))
+            db.session.commit()
+        app.extensions["celery"].send_task("talentadmin.jobs.periodic.purge_expired")
+
+        def purged():
+            with app.app_context():
+                return db.session.get(RateCounter, "spent") is None
+
+        wait_for(purged, worker)
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         try:
