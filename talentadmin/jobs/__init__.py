@@ -78,20 +78,41 @@ def _transport_options(broker: str) -> dict:
     return {"connect_args": {"timeout": 30}}
 
 
+PENDING = "talentadmin_jobs_pending"  # session.info key: tasks to send after the commit
+
+
 def after_commit(task, *args, **kwargs) -> None:
     """Send ``task(*args, **kwargs)`` to the workers once the current transaction commits
     (never if it is rolled back). A broker that refuses is logged: the row the work reads
     waits for the periodic sweep."""
-    from sqlalchemy import event
-
     from ..extensions import db
 
     session = db.session()
+    if not session.in_transaction():  # so that a rollback ends one, and drops the task
+        session.begin()
+    session.info.setdefault(PENDING, []).append((task, args, kwargs))
 
-    def send(_session) -> None:
+
+def _send(session) -> None:
+    for task, args, kwargs in session.info.pop(PENDING, ()):
         try:
             task.apply_async(args, kwargs)
         except Exception as error:  # broker down: the sweeper finds the row
             log.warning("task %s not enqueued (%s); the periodic sweep will", task.name, error)
 
-    event.listen(session, "after_commit", send, once=True)
+
+def _drop(session, transaction) -> None:
+    if transaction.parent is None:  # ended without a commit: nothing leaves
+        session.info.pop(PENDING, None)
+
+
+def _listen() -> None:
+    from sqlalchemy import event
+
+    from ..extensions import db
+
+    event.listen(db.session, "after_commit", _send)
+    event.listen(db.session, "after_transaction_end", _drop)
+
+
+_listen()
