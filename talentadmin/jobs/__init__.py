@@ -22,7 +22,7 @@ from importlib.util import find_spec
 from pathlib import Path
 
 from celery import Celery, Task
-from flask import Flask
+from flask import Flask, has_app_context
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,9 @@ def celery_init_app(app: Flask) -> Celery | None:
 
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
-            with app.app_context():
+            if has_app_context():  # called in-process (no broker): the caller's app
+                return self.run(*args, **kwargs)
+            with app.app_context():  # in a worker
                 return self.run(*args, **kwargs)
 
     modules = [name for name in MODULES if find_spec(name)]

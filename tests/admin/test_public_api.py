@@ -76,7 +76,9 @@ def violations(theirs: set[str]) -> list[str]:
     own: set[str] = set()  # attributes our own (non-Flask-Admin) classes set on self
     derived: dict[Path, set[str]] = {}
     for path, tree in trees.items():
-        classes = classes_of(path)
+        # A module without classes is not imported (the worker's entry point builds an app).
+        classes = (classes_of(path) if any(isinstance(node, ast.ClassDef) for node in ast.walk(tree))
+                   else {})
         derived[path] = {name for name, cls in classes.items() if derives_from_flask_admin(cls)}
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef) and node.name not in derived[path]:

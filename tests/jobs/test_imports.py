@@ -67,7 +67,7 @@ def test_wrong_header_imports_nothing(app, client, staff_login, unit, tmp_path):
     response = upload(client, path)
     assert response.status_code == 302
     page = client.get(URL).get_data(as_text=True)
-    assert "alert-danger" in page and "Nothing was imported" in page
+    assert "alert-danger" in page and "未导入任何数据" in page  # Nothing was imported
     assert declarations(app) == 0 and len(pending_files(app)) == before  # not kept
 
 
