@@ -14,6 +14,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import secrets
 import urllib.request
 from dataclasses import dataclass
@@ -39,8 +40,17 @@ PER_NUMBER_LIMITS = (("minute", 60, 1), ("hour", 3600, 10))
 PER_IP_LIMIT = ("ip", 3600, 30)
 
 
+_MOBILES = re.compile(r"(?<!\d)1\d{10}(?!\d)")
+_LONG_DIGITS = re.compile(r"\d{15,}[\dXx]?")
+
+
 class SmsError(Exception):
-    """The gateway did not take the message."""
+    """The gateway did not take the message. Its text is logged and shown in the back office,
+    so a mobile number or an ID number a gateway echoes back is masked in it."""
+
+    def __init__(self, message: str) -> None:
+        message = _MOBILES.sub(lambda m: mask_mobile(m.group()), str(message))
+        super().__init__(_LONG_DIGITS.sub("***", message))
 
 
 @dataclass

@@ -147,3 +147,11 @@ def test_a_code_refused_in_a_200_body_is_a_clear_message(http_app, gateway, port
     response = portal.request_code("13800138000")
     assert len(handler.received) == 1
     assert response.status_code == 400 and "短信暂时无法发送" in response.get_data(as_text=True)
+
+
+def test_a_gateway_error_echoing_a_mobile_or_an_id_number_is_masked():
+    """The error text is logged and listed in the back office: no full number in it."""
+    from talentadmin.core.sms import SmsError
+
+    error = SmsError("手机号13800138000格式错误; id 11010519491231002X; code 4001")
+    assert str(error) == "手机号138****8000格式错误; id ***; code 4001"
