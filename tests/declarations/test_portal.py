@@ -15,24 +15,21 @@ from talentadmin.core.timeutil import utcnow
 from talentadmin.declarations.models import Declaration, Round
 from talentadmin.extensions import db
 
-from ..conftest import PASSWORD, UNIT, csrf_in, pdf_bytes, png_bytes
+from ..conftest import (
+    DECLARATION_ID,
+    PASSWORD,
+    UNIT,
+    csrf_in,
+    declaration_form_data,
+    png_bytes,
+)
 
-ID = "11010519491231002X"  # female, born 1949-12-31
+ID = DECLARATION_ID  # female, born 1949-12-31
 ID_MALE = "110105198001010011"
 
 
 def declaration_data(**overrides) -> dict:
-    data = {
-        "name": "张三", "id_number": ID, "gender": "", "age": "",
-        "political_status": "13", "title": "无", "education": "10", "degree": "2",
-        "school": "清华大学", "major": "计算机科学与技术", "condition": "patent",
-        "social_insurance": (io.BytesIO(pdf_bytes()), "社保.pdf"),
-        "integrity": (io.BytesIO(png_bytes()), "诚信声明.png"),
-        "evidence": [(io.BytesIO(pdf_bytes()), "专利1.pdf"), (io.BytesIO(pdf_bytes()), "专利2.pdf")],
-        "submit": "1",
-    }
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v is not None}
+    return declaration_form_data(**overrides)
 
 
 def declarations(app) -> list[Declaration]:
