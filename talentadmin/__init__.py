@@ -86,12 +86,14 @@ def _refuse_unsafe_settings(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
+    from .core import bodylimit
     from .core.i18n import select_locale
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config_module.PROJECT_ROOT / "migrations"),
                      render_as_batch=True, compare_type=True)
     babel.init_app(app, locale_selector=select_locale)
+    bodylimit.init_app(app)  # before CSRF protection reads the form
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"

@@ -13,11 +13,8 @@ from sqlalchemy import select
 
 from .accounts import operations as accounts
 from .accounts.models import ROLES, EnterpriseUser, StaffUser
-from .core import captcha
 from .core.errors import FieldError
 from .core.fields import PASSWORD_MAX, PASSWORD_MIN
-from .core.ratelimit import counters
-from .core.security import purge_expired_sessions
 from .extensions import db
 from .pages.operations import seed_defaults
 from .reference.operations import seed_defaults as seed_reference
@@ -115,11 +112,11 @@ def register_cli(app) -> None:
 
     @app.cli.command("purge-expired")
     def purge_expired() -> None:
-        """Delete expired counters, captchas and sessions (run from cron)."""
-        removed = (counters().purge_expired() + captcha.purge_expired()
-                   + purge_expired_sessions())
-        db.session.commit()
-        click.echo(f"removed {removed} expired rows")
+        """Delete expired counters, captchas, sessions and SMS codes (the worker's beat does
+        it hourly; this is for cron where no worker runs)."""
+        from .jobs.periodic import purge_expired as purge
+
+        click.echo(f"removed {purge()} expired rows")
 
     from .core import backup as backups
 

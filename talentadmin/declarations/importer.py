@@ -39,7 +39,7 @@ import csv
 import io
 import json
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -528,7 +528,8 @@ def _write(checked: _Checked, *, row: int, source: str) -> Declaration:
 
 def import_rows(rows: Iterable[dict], *, dry_run: bool = False, round_name: str | None = None,
                 source: str = "", today: date | None = None,
-                keep_pending: bool = False) -> Report:
+                keep_pending: bool = False,
+                progress: Callable[[int, int], None] | None = None) -> Report:
     """Import rows read by :func:`read_rows`, then commit (or roll back on a dry run).
 
     ``keep_pending``: a row refused only because its unit has no approved certification is
@@ -536,7 +537,8 @@ def import_rows(rows: Iterable[dict], *, dry_run: bool = False, round_name: str 
     certified) and its reason says so.
 
     ``LegacyFileError`` when ``round_name`` names no round (or several): nothing is
-    imported then. Each good row is written in its own savepoint."""
+    imported then. Each good row is written in its own savepoint. ``progress(done, total)``
+    is called every ``PROGRESS_EVERY`` rows and after the last one (before the commit)."""
     today = today or date.today()
     report = Report(path=source, dry_run=dry_run)
     try:
@@ -557,7 +559,9 @@ def import_rows(rows: Iterable[dict], *, dry_run: bool = False, round_name: str 
                                  detail={"source": source, "rows": len(rows)})
         db.session.flush()
         seen: dict[tuple[int, int, str], int] = {}
-        for row in rows:
+        for done, row in enumerate(rows):
+            if progress is not None and done and done % PROGRESS_EVERY == 0:
+                progress(done, len(rows))
             result = RowResult(row=row["row"], name=str(row.get("name") or ""),
                                masked_id=mask_id_number(str(row.get("id_number") or "")))
             report.rows.append(result)
@@ -590,6 +594,8 @@ def import_rows(rows: Iterable[dict], *, dry_run: bool = False, round_name: str 
                 if keep_pending and isinstance(refusal, Uncertified):
                     _keep(row, source, round_name)
                     result.reason += PENDING_NOTE
+        if progress is not None:
+            progress(len(rows), len(rows))
         run_event.detail = {"source": source, "rows": len(rows), "imported": report.imported,
                             "refused": report.refused}
         if dry_run:
@@ -602,6 +608,7 @@ def import_rows(rows: Iterable[dict], *, dry_run: bool = False, round_name: str 
     return report
 
 
+PROGRESS_EVERY = 500  # rows between two progress reports
 PENDING_NOTE = "; kept: imported when this unit's certification is approved"
 
 
@@ -615,8 +622,10 @@ def _keep(row: dict, source: str, round_name: str | None) -> None:
 
 
 def import_file(path: str | Path, *, dry_run: bool = False, round_name: str | None = None,
-                keep_pending: bool = False, source: str | None = None) -> Report:
+                keep_pending: bool = False, source: str | None = None,
+                progress: Callable[[int, int], None] | None = None) -> Report:
     """Read ``path`` (CSV or XLSX) and import its rows: see the module's docstring."""
     rows = read_rows(path)
     return import_rows(rows, dry_run=dry_run, round_name=round_name,
-                       source=source or Path(path).name, keep_pending=keep_pending)
+                       source=source or Path(path).name, keep_pending=keep_pending,
+                       progress=progress)

@@ -58,6 +58,7 @@ def celery_init_app(app: Flask) -> Celery | None:
         "beat_schedule": {
             "outbox": {"task": "talentadmin.jobs.periodic.retry_outbox", "schedule": 60.0},
             "exports": {"task": "talentadmin.jobs.periodic.sweep_exports", "schedule": 900.0},
+            "imports": {"task": "talentadmin.jobs.periodic.sweep_imports", "schedule": 900.0},
             "expired": {"task": "talentadmin.jobs.periodic.purge_expired", "schedule": 3600.0},
         },
     })

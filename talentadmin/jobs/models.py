@@ -50,3 +50,33 @@ class PendingImport(db.Model):
     source: Mapped[str] = mapped_column(String(200))
     round_name: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ImportJob(db.Model):
+    """One pass of an admin's upload of the old system's file: its dry run (``dry_run``) or
+    its import. ``status``: ``queued``, ``running`` (progress in a file beside the upload, see
+    :mod:`talentadmin.jobs.imports`), ``done`` (``imported`` / ``refused`` / ``kept`` rows;
+    the per-row report kept beside the upload), ``failed`` (``error`` says why; nothing of
+    the run was saved: an import commits once, at its end) or ``expired`` (files swept).
+    A dry run's ``run_id`` names the import started from it (one per dry run)."""
+
+    __tablename__ = "import_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"))
+    dry_run: Mapped[bool]
+    status: Mapped[str] = mapped_column(String(8), default="queued")
+    source: Mapped[str] = mapped_column(String(200))  # the uploaded file's name
+    stored: Mapped[str] = mapped_column(String(100))  # its name in the instance folder
+    round_name: Mapped[str | None] = mapped_column(String(100))
+    total: Mapped[int] = mapped_column(default=0)
+    imported: Mapped[int] = mapped_column(default=0)
+    refused: Mapped[int] = mapped_column(default=0)
+    kept: Mapped[int] = mapped_column(default=0)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("import_job.id", ondelete="SET NULL"))
+    error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_import_job_created", "created_at"),)

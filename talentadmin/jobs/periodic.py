@@ -1,5 +1,6 @@
 """Periodic jobs (the worker's beat schedule, :func:`talentadmin.jobs.celery_init_app`):
-the SMS outbox's retries, old export files, expired captchas, codes, counters and sessions.
+the SMS outbox's retries, old export and import files, kept import rows whose unit is
+certified, expired captchas, codes, counters and sessions.
 Each task is a plain function too: called directly, it runs in the caller's app context."""
 
 from __future__ import annotations
@@ -28,6 +29,17 @@ def sweep_exports() -> int:
 
     removed = sweep_expired()
     db.session.commit()
+    return removed
+
+
+@shared_task(name="talentadmin.jobs.periodic.sweep_imports")
+def sweep_imports() -> int:
+    """Remove old import files (reports past their keeping time, stray uploads), fail import
+    jobs whose worker stopped, and import the kept rows of units certified since."""
+    from .imports import import_pending_certified, sweep_expired
+
+    removed = sweep_expired()
+    import_pending_certified()
     return removed
 
 

@@ -163,7 +163,7 @@ VIEWS = {
     "page_text": View(("admin",), "page_text", edit=("admin",)),
     "audit_event": View(("admin", "supervisor"), "audit_event"),
     "sms_outbox": View(("admin", "supervisor"), extra=("resend_one", "resend_all")),
-    "legacy_import": View(("admin",), extra=("check", "run")),
+    "legacy_import": View(("admin",), extra=("check", "job", "run", "restart", "report")),
     **{f"reference_{kind}": View(ALL_STAFF, f"reference_{kind}", edit=("admin",),
                                  create=("admin",))
        for kind in ("district", "field", "qualification", "condition", "education", "degree",
@@ -205,6 +205,9 @@ def admin_rule(view_name: str, endpoint: str):
         # an export job is its supervisor's own: none here, so a 404 for supervisors
         "export_job": lambda role, obj: MISSING if role == "supervisor" else FORBIDDEN,
         "export_download": lambda role, obj: MISSING if role == "supervisor" else FORBIDDEN,
+        # an import job: none here, so a 404 for the admins who may follow any
+        "job": lambda role, obj: MISSING,
+        "report": lambda role, obj: MISSING,
     }
     return staff_rule(view, rules[endpoint])
 
@@ -272,7 +275,7 @@ def post_roles(view_name: str, endpoint: str, action: str | None = None) -> tupl
         return (view.decisions or {}).get(action, ())
     if endpoint in ("resend_one", "resend_all"):  # the SMS outbox
         return ("admin",)
-    if endpoint in ("check", "run"):  # the old system's data
+    if endpoint in ("check", "run", "restart"):  # the old system's data
         return ("admin",)
     if endpoint == "export_restart":
         return ("supervisor",)
@@ -366,7 +369,8 @@ def urls_for(app, endpoint, rule, objs, view_kind, a):
 
     args = set(rule.arguments)
     fixed = {"filename": "portal.css" if endpoint == "static" else "admin/css/bootstrap4/admin.css",
-             "challenge_id": "unknown", "code": "en", "export_type": "csv", "kind": "csv"}
+             "challenge_id": "unknown", "code": "en", "export_type": "csv", "kind": "csv",
+             "job_id": 1}
     base = {k: v for k, v in fixed.items() if k in args}
     kind = getattr(PORTAL.get(endpoint), "kind", None) or view_kind
     name = endpoint.partition(".")[2]

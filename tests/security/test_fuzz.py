@@ -33,7 +33,7 @@ from .fuzzing import Field, PageForm
 # fuzz world); their bad input is tested in tests/jobs/ (bad ids, CSRF, another's job, tokens).
 NO_FORM = re.compile(r"\.(delete_view|ajax_update|ajax_lookup|action_view)$"
                      r"|^declaration_all\.(bulk_all|export_restart)$"
-                     r"|^sms_outbox\.resend_(one|all)$|^legacy_import\.run$")
+                     r"|^sms_outbox\.resend_(one|all)$|^legacy_import\.(run|restart)$")
 
 
 # The short profile (every run); the slow one draws 10,000 cases. A failing example is
