@@ -31,8 +31,13 @@ class Certification(db.Model):
     ocr_engine: Mapped[str | None] = mapped_column(String(16))
     ocr_seconds: Mapped[float | None]
     # The code as read when ocr_credit_code is its correction (the one code within the OCR
-    # confusions passing every check): shown to the operator and staff, never auto-approved.
+    # confusions passing every check): shown to the operator and staff; approved automatically
+    # only by the rule of certification.operations.review_reasons.
     ocr_code_corrected_from: Mapped[str | None] = mapped_column(String(18))
+    # Positions in the code as read (ocr_code_corrected_from, else ocr_credit_code) of the
+    # characters read with a low score ("3,16"): a one-character correction there may be
+    # approved automatically (certification.operations.review_reasons).
+    ocr_code_uncertain: Mapped[str | None] = mapped_column(String(64))
     # Positions in ocr_name of the characters read with a low score ("0,5"), highlighted.
     ocr_name_uncertain: Mapped[str | None] = mapped_column(String(200))
     # What the operator confirmed

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..core import audit, creditcode, storage
@@ -22,7 +24,12 @@ from ..core.workflow import (
 )
 from ..extensions import db
 from . import workflow
-from .licence import parse_licence
+from .licence import (
+    LOW_CHAR_CONFIDENCE,
+    compact_with_confidences,
+    fold_code_text,
+    parse_licence,
+)
 from .models import Certification
 
 log = logging.getLogger(__name__)
@@ -96,8 +103,27 @@ def record_reading(cert: Certification, reading) -> None:
         cert.ocr_code_corrected_from = fields.code_corrected_from
     if fields.name == reading.name and fields.name_uncertain:
         cert.ocr_name_uncertain = ",".join(str(i) for i in fields.name_uncertain)[:200]
+    read = cert.ocr_code_corrected_from or cert.ocr_credit_code
+    uncertain = code_uncertain_positions(reading.lines, read) if read else None
+    if uncertain is not None:
+        cert.ocr_code_uncertain = ",".join(str(i) for i in uncertain)
     cert.ocr_engine = reading.engine
     cert.ocr_seconds = round(reading.seconds, 3)
+
+
+def code_uncertain_positions(lines, read: str) -> tuple[int, ...] | None:
+    """Positions in the code as read (``read``) of the characters OCR scored below
+    :data:`~.licence.LOW_CHAR_CONFIDENCE`, from the first line whose folded text holds the
+    code; None when no line holds it whole (then no character counts as uncertain)."""
+    for line in lines:
+        text, conf = line[0], line[2]
+        _compact, scores = compact_with_confidences(text, conf)
+        folded = fold_code_text(text)
+        start = folded.find(read)
+        if start >= 0 and len(folded) == len(scores):
+            return tuple(i for i, score in enumerate(scores[start:start + len(read)])
+                         if score < LOW_CHAR_CONFIDENCE)
+    return None
 
 
 def _engine_name():
@@ -123,33 +149,133 @@ def code_held_elsewhere(code: str, user_id: int) -> bool:
     ).first() is not None
 
 
+# Why a submitted certification waits for staff (keys of ``review_reasons``).
+UNREAD = "unread"
+NAME_CHANGED = "name_changed"
+CODE_CHANGED = "code_changed"
+CODE_CLEAR = "code_clear"
+CODE_UNSETTLED = "code_unsettled"
+CODE_PROBLEMS = "code_problems"
+CONFLICT = "conflict"
+
+REASONS = {
+    UNREAD: _l("The licence could not be read, so staff compare the values you typed with "
+               "the licence."),
+    NAME_CHANGED: _l("The unit name differs from the one read from the licence."),
+    CODE_CHANGED: _l("The credit code differs from the one read from the licence in more "
+                     "than one character."),
+    CODE_CLEAR: _l("A character of the credit code that the licence shows clearly (read with "
+                   "a high score) was corrected."),
+    CODE_UNSETTLED: _l("The credit code read from the licence did not pass its checks as "
+                       "read."),
+    CODE_PROBLEMS: _l("The credit code fails a check of its parts (listed below)."),
+    CONFLICT: _l("Another account has already certified this credit code: staff check which "
+                 "account acts for the unit."),
+}
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def review_reasons(cert: Certification, *, name: str, credit_code: str, conflict: bool,
+                   problems: list[str]) -> list[str]:
+    """Why the values submitted for ``cert`` wait for staff; empty: approved at once.
+
+    The rule of automatic approval (the guide: a certification by the licence's recognition
+    passes without waiting for staff, after the operator checked and adjusted the values):
+
+    1. OCR read both a name and a credit code from the licence;
+    2. the name is the name read, but for whitespace (OCR drops the spaces of a Latin name);
+    3. the code is the code read as printed when that passed every check; else it differs
+       from the code as read (before any correction the page offered) in exactly one
+       character, and OCR scored that character low (below 0.9): the corrected character is
+       the one the engine itself doubted. The code read failed its GB 32100 check character,
+       which catches every single wrong character, so at most a few codes lie one character
+       away from it and pass; the low score says which one;
+    4. the code passes every check of its parts: registration authority and category,
+       administrative division (GB/T 2260), organisation code (GB 11714) and check character
+       (GB 32100);
+    5. no other account holds an approved certification with that code.
+
+    A correction the page offered (one code within the OCR confusions passes every check)
+    and the operator confirms counts as the operator's: approved at once when it changed one
+    low-scored character, else reviewed. Everything else waits for staff, with these reasons
+    shown to the enterprise.
+    """
+    reasons = []
+    if not (cert.ocr_name and cert.ocr_credit_code):
+        reasons.append(UNREAD)
+    else:
+        if _WHITESPACE.sub("", name) != _WHITESPACE.sub("", cert.ocr_name):
+            reasons.append(NAME_CHANGED)
+        code_reason = _code_reason(cert, credit_code)
+        if code_reason:
+            reasons.append(code_reason)
+    if problems:
+        reasons.append(CODE_PROBLEMS)
+    if conflict:
+        reasons.append(CONFLICT)
+    return reasons
+
+
+def _code_reason(cert: Certification, code: str) -> str | None:
+    if cert.ocr_code_valid and not cert.code_corrected:
+        return None if code == cert.ocr_credit_code else CODE_CHANGED
+    read = cert.ocr_code_corrected_from or cert.ocr_credit_code or ""
+    if code == read:  # failing a soft check (CODE_PROBLEMS) or unsettled by the engine
+        return None if creditcode.soft_problems(code) else CODE_UNSETTLED
+    changed = [i for i, (a, b) in enumerate(zip(code, read, strict=False)) if a != b]
+    if len(code) != len(read) or len(changed) != 1:
+        return CODE_CHANGED
+    uncertain = {int(p) for p in (cert.ocr_code_uncertain or "").split(",") if p.isdigit()}
+    if changed[0] not in uncertain:
+        return CODE_CLEAR
+    return None
+
+
+def waiting_reasons(cert: Certification) -> list[str]:
+    """The translated reasons a submitted certification waits for staff (the rule of
+    :func:`review_reasons` applied to what was submitted)."""
+    if cert.status != workflow.MANUAL_REVIEW:
+        return []
+    keys = review_reasons(cert, name=cert.name or "", credit_code=cert.credit_code or "",
+                          conflict=cert.conflict, problems=cert.code_problem_keys)
+    return [str(REASONS[key]) for key in keys]
+
+
+def correction_approvable(cert: Certification) -> bool:
+    """The page offered a correction that is approved at once if confirmed unchanged."""
+    return bool(cert.code_corrected and cert.ocr_name and cert.ocr_credit_code
+                and _code_reason(cert, cert.ocr_credit_code) is None
+                and not creditcode.credit_code_problems(cert.ocr_credit_code))
+
+
 def submit(cert: Certification, *, name: str, credit_code: str, email: str) -> None:
     """The operator confirms (or corrects) the values: approve at once or queue for review.
 
-    Automatic approval needs all of: a name and a code read by OCR, the code read as printed
-    (not a correction) and passing every check (registrar and category, administrative
-    division, GB 11714 organisation code, GB 32100 check character), both values confirmed
-    unchanged, and no other account holding that code. A typed code failing only the
-    registrar, division or GB 11714 check is accepted and flagged for staff (``code_problems``).
-    A second submit of the same record (a double click) finds it moved and is refused.
+    Approved at once by the rule of :func:`review_reasons`. A typed code failing only the
+    registrar, division or GB 11714 check is accepted and flagged for staff
+    (``code_problems``). A second submit of the same record (a double click) finds it moved
+    and is refused.
     """
     if cert.status != workflow.RECOGNISED:
         raise FieldError("name", already_submitted())
     name, email, now = name.strip(), email.strip(), utcnow()
     conflict = code_held_elsewhere(credit_code, cert.enterprise_user_id)
     problems = creditcode.soft_problems(credit_code)
-    clean = bool(cert.ocr_name and cert.ocr_credit_code and cert.ocr_code_valid
-                 and not cert.code_corrected)
-    unchanged = name == (cert.ocr_name or "") and credit_code == (cert.ocr_credit_code or "")
+    reasons = review_reasons(cert, name=name, credit_code=credit_code, conflict=conflict,
+                             problems=problems)
     values = {"name": name, "credit_code": credit_code, "email": email, "submitted_at": now,
               "conflict": conflict, "code_problems": ",".join(problems) or None}
+    corrected = credit_code != (cert.ocr_code_corrected_from or cert.ocr_credit_code)
     try:
-        if clean and unchanged and not conflict and not problems:
+        if not reasons:
             move(cert, workflow.WORKFLOW, "auto_approve", {SYSTEM},
-                 values={**values, "decided_at": now})
+                 values={**values, "decided_at": now},
+                 detail={"code_corrected": corrected} if corrected else None)
             import_pending_after_commit(cert)
         else:
-            move(cert, workflow.WORKFLOW, "submit_for_review", {ENTERPRISE}, values=values)
+            move(cert, workflow.WORKFLOW, "submit_for_review", {ENTERPRISE}, values=values,
+                 detail={"reasons": reasons})
     except Conflict:
         raise FieldError("name", already_submitted()) from None
 

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from ..accounts.views import current_enterprise
-from ..core import audit
+from ..core import audit, pdf, storage
 from ..core.errors import FieldError
 from ..extensions import db
 from . import operations, workflow
@@ -26,7 +26,11 @@ def status():
         return redirect(url_for(".upload"))
     if cert.status == workflow.RECOGNISED:
         return redirect(url_for(".confirm", cert_id=cert.id))
-    return render_template("certification/status.html", cert=cert, workflow=workflow)
+    from ..permits.operations import permit_of
+
+    return render_template("certification/status.html", cert=cert, workflow=workflow,
+                           reasons=operations.waiting_reasons(cert),
+                           permit=permit_of(user.id))
 
 
 @bp.route("/upload", methods=["GET", "POST"])
@@ -74,4 +78,17 @@ def confirm(cert_id: int):
                 flash(_("Submitted. Staff will review the certification."), "info")
             return redirect(url_for(".status"))
     status = 400 if form.errors else 200
-    return render_template("certification/confirm.html", form=form, cert=cert), status
+    return render_template("certification/confirm.html", form=form, cert=cert,
+                           correction_approvable=operations.correction_approvable(cert)), status
+
+
+@bp.route("/<int:cert_id>/licence.png")
+@login_required
+def licence_preview(cert_id: int):
+    """The licence as a picture for the confirm and status pages: an image scaled down, a
+    PDF's first page rendered (a browser shows no PDF in an ``<img>``). The owner's only."""
+    cert = _own(cert_id)
+    try:
+        return storage.send_preview(cert.licence)
+    except (pdf.PdfError, OSError):  # stored files were checked on upload; a lost one
+        abort(404)

@@ -74,7 +74,8 @@ class PermitRevision(db.Model):
     tax_district: Mapped[str] = mapped_column(String(32))
     field: Mapped[str] = mapped_column(String(32), index=True)
     contact_name: Mapped[str] = mapped_column(String(64))
-    contact_mobile: Mapped[str] = mapped_column(String(11))
+    # A mobile (13800138000) or a landline with its area code and extension (010-12345678-123)
+    contact_mobile: Mapped[str] = mapped_column(String(32))
     tax_year_1: Mapped[int]
     tax_amount_1: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     tax_year_2: Mapped[int]

@@ -452,3 +452,179 @@ def test_read_code_failing_a_soft_check_is_never_approved_automatically(operator
     (cert,) = certifications(app)
     assert cert.status == "manual_review" and cert.code_problems == "division"
     assert not cert.ocr_code_valid
+
+
+# --- automatic approval after a correction; why a certification waits ----------------------
+
+TRUE_CODE = "91441900MA2EAMXB8B"
+
+
+def _code_lines(read: str, low_at: int | tuple[int, ...] | None, name: str = DONGGUAN):
+    scores = [0.99] * len(read)
+    for i in (low_at,) if isinstance(low_at, int) else low_at or ():
+        scores[i] = 0.42
+    return [_box("名称", 170, 520), _box(name, 420, 520),
+            _box("统一社会信用代码", 130, 160), _box(read, 420, 160, conf=scores)]
+
+
+@pytest.fixture
+def english(client):
+    html = client.get("/").get_data(as_text=True)
+    client.post("/language/en", data={"csrf_token": csrf_in(html)})
+
+
+def test_one_low_scored_character_corrected_is_approved_automatically(operator, client, app,
+                                                                      ocr_reads, english):
+    # The check character read as C with a low score: the code fails its checks; the
+    # operator corrects that one character and the code passes every check.
+    ocr_reads(_code_lines("91441900MA2EAMXB8C", 17))
+    response = upload(client, _png(), "licence.png")
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'id="code-uncertain"' in html and '<mark class="code-uncertain">C</mark>' in html
+    (cert,) = certifications(app)
+    assert cert.ocr_code_uncertain == "17" and cert.ocr_code_corrected_from is None
+    response, _ = confirm(client, response, name=DONGGUAN, credit_code=TRUE_CODE)
+    assert response.status_code == 302
+    (cert,) = certifications(app)
+    assert cert.status == "approved" and cert.credit_code == TRUE_CODE and cert.code_changed
+    page = client.get("/certification/").get_data(as_text=True)
+    assert "Approved" in page and 'id="waiting-reasons"' not in page
+    assert 'id="next-step" href="/talent/permit/apply"' in page
+    assert "Next: apply for the business permission" in page
+    with app.app_context():
+        event = db.session.execute(select(AuditEvent).where(
+            AuditEvent.action == "certification.auto_approve")).scalar_one()
+        assert event.detail["code_corrected"] is True
+
+
+def test_name_differing_only_in_whitespace_still_approved(operator, client, app, ocr_reads):
+    ocr_reads(_code_lines("91441900MA2EAMXB8C", 17, name="东莞市云帆智联 Cloud 科技有限公司"))
+    response = upload(client, _png(), "licence.png")
+    response, _ = confirm(client, response, name="东莞市云帆智联 Cloud  科技有限公司",
+                          credit_code=TRUE_CODE)
+    (cert,) = certifications(app)
+    assert cert.status == "approved"
+
+
+def test_offered_one_character_correction_is_approved_when_confirmed(operator, client, app,
+                                                                     ocr_reads, english):
+    # The 16th character, B, read as 8 with a low score: the page offers the one code within
+    # the confusions passing every check, and says it is approved at once if confirmed.
+    ocr_reads(_code_lines("91441900MA2EAMX88B", 15))
+    response = upload(client, _png(), "licence.png")
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert _prefilled(html, "credit_code") == TRUE_CODE
+    assert 'id="code-corrected"' in html and "it is approved at once" in html
+    response, _ = confirm(client, response, name=DONGGUAN, credit_code=TRUE_CODE)
+    (cert,) = certifications(app)
+    assert cert.status == "approved" and cert.ocr_code_corrected_from == "91441900MA2EAMX88B"
+
+
+def _waits(client, app, reason: str) -> str:
+    cert = certifications(app)[-1]
+    assert cert.status == "manual_review"
+    page = client.get("/certification/").get_data(as_text=True)
+    assert 'id="waiting-reasons"' in page and reason in page
+    assert 'id="what-next"' in page and "You will be told by SMS and under Notices" in page
+    assert 'id="next-step"' not in page
+    return page
+
+
+def test_clearly_read_character_corrected_waits_for_staff(operator, client, app, ocr_reads,
+                                                          english):
+    ocr_reads(_code_lines("91441900MA2EAMXB8C", None))
+    response = upload(client, _png(), "licence.png")
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'id="code-uncertain"' not in html
+    assert certifications(app)[0].ocr_code_uncertain == ""
+    response, _ = confirm(client, response, name=DONGGUAN, credit_code=TRUE_CODE)
+    assert response.status_code == 302
+    _waits(client, app, "the licence shows clearly (read with a high score) was corrected")
+
+
+def test_two_characters_corrected_wait_for_staff(operator, client, app, ocr_reads, english):
+    ocr_reads(_code_lines("91441900MA2EAMXB6C", (16, 17)))  # two off, both scored low
+    response = upload(client, _png(), "licence.png")
+    response, _ = confirm(client, response, name=DONGGUAN, credit_code=TRUE_CODE)
+    _waits(client, app, "in more than one character")
+
+
+def test_offered_two_character_correction_waits_for_staff(operator, client, app, ocr_reads,
+                                                          english):
+    ocr_reads(_code_lines("91441900MA2EAMX888", (15, 17)))  # both B read as 8
+    response = upload(client, _png(), "licence.png")
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert _prefilled(html, "credit_code") == TRUE_CODE
+    assert 'id="code-corrected"' in html and "it is approved at once" not in html
+    response, _ = confirm(client, response, name=DONGGUAN, credit_code=TRUE_CODE)
+    _waits(client, app, "in more than one character")
+
+
+def test_corrected_character_and_changed_name_wait_for_staff(operator, client, app,
+                                                             ocr_reads, english):
+    ocr_reads(_code_lines("91441900MA2EAMXB8C", 17))
+    response = upload(client, _png(), "licence.png")
+    response, _ = confirm(client, response, name="东莞市云帆智能科技有限公司",
+                          credit_code=TRUE_CODE)
+    _waits(client, app, "The unit name differs from the one read from the licence.")
+
+
+def test_corrected_code_failing_a_soft_check_waits_for_staff(operator, client, app, ocr_reads,
+                                                             english):
+    good = complete_code("91999999MA01R8DQ")  # both check characters hold, no such division
+    read = good[:-1] + ("A" if good[-1] != "A" else "B")
+    ocr_reads(_code_lines(read, 17))
+    response = upload(client, _png(), "licence.png")
+    response, _ = confirm(client, response, name=DONGGUAN, credit_code=good)
+    page = _waits(client, app, "fails a check of its parts")
+    assert 'id="code-problems"' in page and "GB/T 2260" in page
+
+
+def test_corrected_code_held_by_another_account_waits_for_staff(operator, client, app,
+                                                                ocr_reads, english, certified):
+    certified("13900139000", code=TRUE_CODE)
+    ocr_reads(_code_lines("91441900MA2EAMXB8C", 17))
+    response = upload(client, _png(), "licence.png")
+    response, _ = confirm(client, response, name=DONGGUAN, credit_code=TRUE_CODE)
+    _waits(client, app, "Another account has already certified this credit code")
+    assert certifications(app)[1].conflict
+
+
+def test_unreadable_licence_says_why_and_what_next(operator, client, app, ocr_reads, english):
+    ocr_reads([_box("营业执照", 400, 100)])
+    response = upload(client, _png(), "licence.png")
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'id="licence-unread"' in html and "upload a clearer photo or scan" in html
+    response, _ = confirm(client, response, name=DONGGUAN, credit_code=TRUE_CODE)
+    _waits(client, app, "The licence could not be read")
+
+
+def test_approved_unit_with_a_permit_is_sent_to_the_declarations(permitted, client):
+    permitted()
+    page = client.get("/certification/").get_data(as_text=True)
+    assert 'id="next-step" href="/talent/declare"' in page
+
+
+# --- the licence picture on the confirm page ---------------------------------------------------
+
+
+def test_pdf_licence_is_shown_as_its_first_page(operator, client, app, portal, make_enterprise,
+                                                 ocr_reads):
+    from ..conftest import pdf_bytes
+
+    ocr_reads(_code_lines(TRUE_CODE, None))
+    response = upload(client, pdf_bytes(), "营业执照.pdf")
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    (cert,) = certifications(app)
+    src = f"/certification/{cert.id}/licence.png"
+    assert f'src="{src}"' in html and f'href="/files/{cert.licence_id}"' in html
+    picture = client.get(src)
+    assert picture.status_code == 200 and picture.mimetype == "image/png"
+    assert Image.open(io.BytesIO(picture.data)).format == "PNG"
+    assert picture.headers["X-Content-Type-Options"] == "nosniff"
+    client.post("/logout", data={"csrf_token": csrf_in(client.get("/").get_data(as_text=True))})
+    assert client.get(src).status_code in (302, 401)  # anonymous: to the login page
+    make_enterprise("13900139000")
+    portal.login_password("13900139000", PASSWORD)
+    assert client.get(src).status_code == 404  # another account
+    assert client.get("/certification/999999/licence.png").status_code == 404
