@@ -74,4 +74,28 @@ DEFAULT_PAGES = [
             "For system problems, each unit should name one person as the single contact."
         ),
     },
+    {
+        # The 诚信声明 the portal prints and offers as a PDF: {unit}, {name}, {id_number}
+        # and {round} are filled in when known (blank lines to write on otherwise).
+        "key": "integrity_statement",
+        "title_zh": "诚信声明",
+        "body_zh": (
+            "本单位{unit}郑重声明：\n"
+            "本单位在{round}中，为申报人{name}（身份证号：{id_number}）所提交的个人信息、"
+            "社会保险缴费记录及全部附件材料均真实、准确、完整，不存在任何虚假、隐瞒或误导的情形。\n"
+            "本单位已如实核对申报人的任职及缴纳社会保险情况，申报人符合所选“引进依据及条件”。\n"
+            "如有虚假，本单位及申报人愿承担由此产生的一切后果，并接受有关部门依法依规作出的处理。"
+        ),
+        "title_en": "Integrity statement",
+        "body_en": (
+            "We, {unit}, solemnly declare:\n"
+            "In {round}, the personal data, social insurance records and all attachments we "
+            "submitted for the applicant {name} (ID number: {id_number}) are true, accurate and "
+            "complete, with nothing false, concealed or misleading.\n"
+            "We have checked the applicant's employment and social insurance payments; the "
+            "applicant meets the chosen basis and condition of introduction.\n"
+            "Should anything prove false, the unit and the applicant bear all consequences and "
+            "accept the measures the authorities take under the law and the rules."
+        ),
+    },
 ]

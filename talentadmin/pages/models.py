@@ -18,6 +18,7 @@ PAGE_KEYS = {
     "process": _l("Process"),
     "support": _l("Technical support"),
     "report_notice": _l("Next step notice"),
+    "integrity_statement": _l("Integrity statement"),
 }
 
 
