@@ -7,7 +7,8 @@ a pixel budget read from the header before anything is decoded, pypdfium2 for PD
 it is fsynced and renamed to ``<folder>/<sha256[:2]>/<sha256>`` before the database row is
 flushed. Files are served only through :func:`send_attachment` and :func:`send_preview`, after
 the caller has checked the viewer's rights; a preview is rendered once and kept beside the file
-(``<sha256>.preview-<size>.png``). PDFium runs only through :mod:`.pdf`, behind its lock.
+(``<sha256>.preview-<size>.png``), by a worker right after the upload commits when there is
+one (:mod:`talentadmin.jobs.previews`). PDFium runs only through :mod:`.pdf`, behind its lock.
 """
 
 from __future__ import annotations
@@ -151,6 +152,9 @@ def save_upload(
     )
     db.session.add(attachment)
     db.session.flush()
+    from ..jobs.previews import after_upload
+
+    after_upload(attachment.id)
     return attachment
 
 

@@ -3,7 +3,8 @@
 :func:`celery_init_app` makes the Celery app from the Flask config (``BROKER_URL``, from
 ``TALENTADMIN_BROKER_URL``): every task runs inside the Flask app context. The tasks live in
 the modules of this package — :mod:`.outbox` (the SMS outbox), :mod:`.exports` (municipal
-exports), :mod:`.periodic` (housekeeping on a beat schedule).
+exports), :mod:`.imports` (the old system's data), :mod:`.previews` (attachment previews),
+:mod:`.periodic` (housekeeping on a beat schedule).
 
 Without a broker (``BROKER_URL`` empty, as in the test suite) the app has no ``celery``
 extension and each module runs its work in-process right after the commit; the rows that
@@ -27,7 +28,7 @@ from flask import Flask, has_app_context
 log = logging.getLogger(__name__)
 
 MODULES = ("talentadmin.jobs.outbox", "talentadmin.jobs.exports", "talentadmin.jobs.imports",
-           "talentadmin.jobs.periodic")
+           "talentadmin.jobs.previews", "talentadmin.jobs.periodic")
 
 
 def celery_init_app(app: Flask) -> Celery | None:

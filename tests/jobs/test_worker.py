@@ -113,11 +113,18 @@ def running_worker(tmp_path, settings):
 @pytest.mark.parametrize("broker", list(brokers()))
 def test_a_worker_runs_each_kind_of_job(tmp_path, broker):
     """On each broker: a decision's SMS (written to the outbox with the decision, delivered
-    after the commit), a periodic job sent as the beat sends it, an export job and an import
-    job, each done by the worker process and none by the web process."""
+    after the commit), a periodic job sent as the beat sends it, an export job, an import
+    job and a PDF's preview, each done by the worker process and none by the web process."""
+    from io import BytesIO
+
+    from werkzeug.datastructures import FileStorage
+
     from talentadmin.accounts.models import StaffUser
+    from talentadmin.core import storage
     from talentadmin.jobs import exports, imports
     from talentadmin.jobs.models import ExportJob, ImportJob
+
+    from ..conftest import pdf_bytes
 
     app, settings = worker_app(tmp_path, broker)
     with running_worker(tmp_path, settings) as worker:
@@ -154,9 +161,13 @@ def test_a_worker_runs_each_kind_of_job(tmp_path, broker):
             stored = imports.store_upload("序号,单位名称\n1,x\n".encode(), "csv")
             check = imports.start(staff.id, stored=stored, source="old.csv", round_name=None,
                                   dry_run=True)
+            upload = storage.save_upload(FileStorage(BytesIO(pdf_bytes()), filename="a.pdf"))
             db.session.commit()
             assert db.session.get(ExportJob, export.id).status == "queued"  # not run here
             export_id, check_id = export.id, check.id
+            source = storage.path_of(upload)
+            preview = source.with_name(f"{source.name}.preview-{storage.PREVIEW_SIDE}.png")
+            assert not preview.exists()
 
         def finished():
             with app.app_context():
@@ -164,6 +175,7 @@ def test_a_worker_runs_each_kind_of_job(tmp_path, broker):
                         db.session.get(ImportJob, check_id).status) == ("done", "failed")
 
         wait_for(finished, worker)
+        wait_for(preview.exists, worker)  # rendered by the worker, before any page asks
         with app.app_context():
             assert exports.path_of(db.session.get(ExportJob, export_id)).read_text(
                 "utf-8").count("\n") == 1  # the header: no rows asked for
