@@ -30,6 +30,10 @@ DEFAULTS: dict[str, object] = {
     "SMS_HTTP_TOKEN": None,
     "SMS_HTTP_TIMEOUT": 5,
     "SMS_OUTBOX": None,  # instance/sms-outbox.jsonl
+    # The office's name at the head of every SMS, in 【】 (added when missing): the one the
+    # gateway registered, e.g. 【朝阳区人才服务】. Every SMS is in Chinese, whatever the page's
+    # language. Empty: none (a gateway that adds its own).
+    "SMS_SIGNATURE": "【人才服务】",
     "CAPTCHA_TEST_MODE": False,
     "OCR_ENGINE": "rapidocr",
     "EASYOCR_MODEL_DIR": None,

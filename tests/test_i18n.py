@@ -64,11 +64,3 @@ def test_unknown_language_is_404(client):
 
     token = csrf_in(client.get("/").get_data(as_text=True))
     assert client.post("/language/fr", data={"csrf_token": token}).status_code == 404
-
-
-def test_sms_text_follows_the_language(portal, client, outbox):
-    from .conftest import csrf_in
-
-    client.post("/language/en", data={"csrf_token": csrf_in(portal.login_page())})
-    portal.request_code("13800138000")
-    assert outbox.messages()[-1]["text"].startswith("[Talent Introduction]")

@@ -7,6 +7,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from ..core.audit import event_label
 from ..core.security import csp_nonce
 from .dashboard import DashboardView
 from .outbox import OutboxView
@@ -69,6 +70,7 @@ def build_admin(app) -> Admin:
     admin.add_view(OutboxView(name=_l("SMS outbox"), endpoint="sms_outbox"))
     app.add_template_global(cached_menu)
     app.add_template_global(fixed_url)
+    app.add_template_global(event_label)  # every timeline's words (portal pages too)
     app.after_request(_html_lang)
     app.before_request(_refuse_odd_return_url)
     return admin

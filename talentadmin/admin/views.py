@@ -8,10 +8,12 @@ from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 
 from ..accounts import operations
 from ..accounts.forms import StaffLoginForm
 from ..accounts.models import ROLES
+from ..core.audit import event_label
 from ..core.errors import FieldError
 from ..core.models import AuditEvent
 from ..core.security import safe_next
@@ -91,3 +93,9 @@ class AuditLogView(RoleModelView):
         "detail": _l("Detail"),
     }
     page_size = 50
+    # The event's name in the reader's language; its kind (what the filter and search
+    # match) on hover.
+    column_formatters = {
+        "action": lambda view, context, model, name: Markup('<span title="{}">{}</span>')
+        .format(model.action, event_label(model)),
+    }

@@ -1,8 +1,10 @@
 """Telling an enterprise about a change: an in-portal notice plus an SMS.
 
 Notices are stored as a kind and its parameters and rendered in the reader's language;
-the SMS goes out in Chinese (the portal's default) through the configured backend, and
-is skipped when SMS is switched off. A failing gateway never undoes the decision.
+the SMS goes out in Chinese (the portal's default, whatever the language of the page that
+caused it) after the office's signature (``sms.signed``: ``SMS_SIGNATURE``, 【人才服务】 by
+default) through the configured backend, and is skipped when SMS is switched off. A
+failing gateway never undoes the decision.
 
 Each SMS is an outbox row (:class:`~.models.SmsOutbox`) written in the transaction of the
 decision, and handed to a worker (``jobs.outbox.deliver``) once that transaction commits:
@@ -14,12 +16,12 @@ enterprise, handed over in chunks of ``jobs.outbox.CHUNK`` rows per task.
 
 from __future__ import annotations
 
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import insert, select
 
 from ..extensions import db
 from .models import Notice, SmsOutbox
+from .sms import chinese, signed
 
 # The text of each kind of notice. The features add theirs (:func:`notice_texts`).
 MESSAGES: dict = {}
@@ -44,16 +46,14 @@ def render(notice: Notice) -> str:
 
 def send_raw(mobile: str, message: str) -> None:
     """An SMS with a text written by the office (not a catalog string), after the commit."""
-    with force_locale("zh_Hans_CN"):
-        text = _("[Talent Introduction] %(message)s", message=message)
-    queue_sms(mobile, text, "raw")
+    queue_sms(mobile, signed(message), "raw")
 
 
 def notify(user, kind: str, *, link: str | None = None, **params) -> Notice:
     notice = Notice(enterprise_user_id=user.id, kind=kind, params=params, link=link)
     db.session.add(notice)
-    with force_locale("zh_Hans_CN"):
-        text = _("[Talent Introduction] %(message)s", message=render(notice))
+    with chinese():
+        text = signed(render(notice))
     queue_sms(user.mobile, text, kind)
     return notice
 
@@ -86,14 +86,14 @@ def notify_text(mobile: str, kind: str, *, names: list[str], reason: str | None 
     queue_sms(mobile, sms_text(kind, names=names, reason=reason), kind)
 
 
-def sms_text(kind: str, *, names: list[str], reason: str | None = None) -> str:
-    """The SMS naming several records of one enterprise (the first five, then a count)."""
-    with force_locale("zh_Hans_CN"):
+def sms_text(kind: str, *, names: list[str], reason: str | None = None, **params) -> str:
+    """The SMS naming several records of one enterprise (the first five, then a count),
+    in Chinese after the signature; ``params`` fill the notice text's other fields."""
+    with chinese():
         shown = "、".join(names[:5])
         if len(names) > 5:
             shown = _("%(names)s and %(count)d more", names=shown, count=len(names) - 5)
-        message = str(MESSAGES[kind]) % {"name": shown, "reason": reason or ""}
-        return _("[Talent Introduction] %(message)s", message=message)
+        return signed(str(MESSAGES[kind]) % {**params, "name": shown, "reason": reason or ""})
 
 
 # --- SMS through the outbox -------------------------------------------------------------

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import gettext
+from flask_babel import force_locale, gettext
 from sqlalchemy import select, update
 
 from ..extensions import db
@@ -156,6 +156,19 @@ def backend():
     raise RuntimeError(f"unknown SMS backend {name!r} (use 'console' or 'http')")
 
 
+def signed(text: str) -> str:
+    """An SMS as it leaves: the office's signature (``SMS_SIGNATURE``, in 【】) then ``text``.
+    Every SMS is written in Chinese (``chinese()``), the one language of the office's SMS."""
+    name = str(current_app.config.get("SMS_SIGNATURE") or "").strip().strip("【】[] \t")
+    return f"【{name}】{text}" if name else text
+
+
+def chinese():
+    """The language every SMS is written in, whatever the language of the page that sent it:
+    ``with chinese(): text = gettext(...)``."""
+    return force_locale("zh_Hans_CN")
+
+
 def send_text(to: str, text: str) -> None:
     """A plain notice (no code). Does nothing when SMS is switched off."""
     if current_app.config["SMS_ENABLED"]:
@@ -218,11 +231,12 @@ def send_code(mobile: str, purpose: str, deliver: bool = True) -> None:
             expires_at=now + CODE_LIFETIME,
         )
     )
-    text = gettext(
-        "[Talent Introduction] Your verification code is %(code)s, valid for 5 minutes. "
-        "Do not share it with anyone.",
-        code=code,
-    )
+    with chinese():
+        text = signed(gettext(
+            "Your verification code is %(code)s, valid for 5 minutes. "
+            "Do not share it with anyone.",
+            code=code,
+        ))
     if not deliver:
         return
     try:

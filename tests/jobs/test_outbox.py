@@ -143,7 +143,7 @@ def test_a_committed_notice_is_a_row_sent_after_the_commit(ctx, outbox):
     (row,) = rows()
     assert (row.status, row.tries, row.to) == ("sent", 1, MOBILE)
     assert row.sent_at is not None and row.last_error is None
-    assert texts(outbox) == ["【人才引进】approved"]
+    assert texts(outbox) == ["【人才服务】approved"]
 
 
 def test_a_rolled_back_decision_writes_and_sends_nothing(ctx, outbox):
@@ -217,7 +217,7 @@ def test_a_gateway_fault_is_retried_then_failed(app, ctx, gateway, clock, mode, 
     assert (row.status, row.tries) == ("failed", 3) and error in row.last_error
     clock(timedelta(days=1))
     assert jobs.sweep() == 0  # a failed row waits for a person
-    assert gateway.received == [] or all(b["content"] == "【人才引进】retry me"
+    assert gateway.received == [] or all(b["content"] == "【人才服务】retry me"
                                          for b in gateway.received)
 
 
@@ -229,7 +229,7 @@ def test_a_gateway_that_recovers_sends_on_the_next_try(app, ctx, gateway, clock)
     jobs.sweep()
     (row,) = rows()
     assert (row.status, row.tries) == ("sent", 2)
-    assert [b["content"] for b in gateway.received] == ["【人才引进】second time lucky"] * 2
+    assert [b["content"] for b in gateway.received] == ["【人才服务】second time lucky"] * 2
 
 
 # --- the broker down at the decision ------------------------------------------------------
@@ -249,7 +249,7 @@ def test_broker_down_the_decision_commits_and_the_sweeper_delivers(ctx, outbox, 
     assert jobs.sweep() == 0  # still down: the row stays
     monkeypatch.undo()
     assert jobs.sweep() == 1
-    assert rows()[0].status == "sent" and texts(outbox) == ["【人才引进】waits for the broker"]
+    assert rows()[0].status == "sent" and texts(outbox) == ["【人才服务】waits for the broker"]
 
 
 def test_a_worker_lost_while_sending_is_put_back_by_the_sweeper(ctx, outbox, clock):
@@ -271,7 +271,7 @@ def test_two_deliveries_of_one_row_send_one_sms(ctx, outbox):
     (row,) = rows()
     assert jobs.deliver(row.id) == {"sent": 0, "retry": 0, "failed": 0, "skipped": 1}
     assert jobs.deliver([row.id, row.id]) == {"sent": 0, "retry": 0, "failed": 0, "skipped": 2}
-    assert texts(outbox) == ["【人才引进】once"]
+    assert texts(outbox) == ["【人才服务】once"]
 
 
 def test_a_second_worker_during_the_send_skips_the_row(ctx, outbox, monkeypatch):
