@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from contextlib import suppress
 
+from babel.lists import format_list
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.helpers import get_redirect_target
-from flask_babel import ngettext
+from flask_babel import get_locale, ngettext
+from flask_babel import gettext as _
 from markupsafe import Markup
 
+from ..core.audit import event_label
 from ..core.errors import FieldError
 from ..core.forms import Form
 from ..core.params import record_ids
@@ -37,6 +40,25 @@ def status_badge(workflow: Workflow):
             workflow.badge(state), workflow.label(state))
 
     return formatter
+
+
+def decision_summary(kind: str, done: int, skipped: dict[str, int]) -> str:
+    """What a bulk decision did, in one sentence named by its event (``kind``): "初审通过 3
+    条，跳过 2 条（状态不符 1 条、不存在或不可见 1 条）". ``skipped`` counts the rows left
+    alone by why: ``state`` (not in a state the decision leaves from), ``role`` (not for the
+    viewer's roles), ``unknown`` (unknown or outside the grid)."""
+    why = {"state": _("not in the expected state"), "role": _("not for your role"),
+           "unknown": _("unknown or not visible")}
+    text = ngettext("%(event)s: %(num)d", "%(event)s: %(num)d", done, event=event_label(kind))
+    total = sum(skipped.values())
+    if total:
+        reasons = format_list([_("%(why)s: %(num)d", why=why[key], num=count)
+                               for key, count in skipped.items() if count],
+                              locale=get_locale() or "zh_Hans_CN")
+        text = _("%(done)s, %(skipped)s", done=text, skipped=ngettext(
+            "%(num)d skipped (%(reasons)s)", "%(num)d skipped (%(reasons)s)", total,
+            reasons=reasons))
+    return text
 
 
 def bulk_action(name: str, step: Transition):
@@ -139,9 +161,7 @@ class Decisions:
         for record in rows:
             with suppress(FieldError):  # decided meanwhile: skipped like a row in another state
                 done += bool(self.decide_record(record, staff, name, reason))
-        skipped = len(ids) - done
         db.session.commit()
-        flash(ngettext("%(num)d decided", "%(num)d decided", done) + ", " +
-              ngettext("%(num)d skipped (not pending, or not yours to decide)",
-                       "%(num)d skipped (not pending, or not yours to decide)", skipped),
+        flash(decision_summary(f"{self.workflow.name}.{name}", done,
+                               {"state": len(rows) - done, "unknown": len(ids) - len(rows)}),
               "success" if done else "warning")

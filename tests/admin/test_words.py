@@ -166,6 +166,7 @@ def test_imported_declaration_starts_with_its_import(app, client, permitted, ope
 
     with app.app_context():
         row = db.session.execute(select(StatusChange).where(
+            StatusChange.target_type == "declaration",
             StatusChange.target_id == submitted)).scalar_one()
         row.from_status, row.action = None, "import"
         db.session.commit()
@@ -222,3 +223,50 @@ def test_audit_log_grid_names_events(client, staff_login):
     staff_login("boss", "admin")  # the login itself is an event
     page = client.get("/admin/audit_event/").get_data(as_text=True)
     assert 'title="staff.login">Staff login<' in page
+
+
+# --- bulk decisions say what they did ---------------------------------------------------------
+
+
+def bulk(client, view, action, ids, **extra):
+    token = csrf_in(client.get(f"/admin/{view}/").get_data(as_text=True))
+    return client.post(f"/admin/{view}/action/", data={
+        "csrf_token": token, "action": action, "rowid": [str(i) for i in ids],
+        "url": f"/admin/{view}/", **extra})
+
+
+def flashed(client) -> str:
+    with client.session_transaction() as session:
+        return " ".join(message for _category, message in session.get("_flashes", []))
+
+
+def test_bulk_decision_names_the_decision_and_why_rows_were_skipped(client, staff_login,
+                                                                     submitted):
+    english(client)
+    staff_login("r1", "initial_reviewer")
+    bulk(client, "declaration_initial", "pass_initial", [submitted])
+    assert flashed(client) == "Passed the initial review: 1"
+    client.get("/admin/declaration_initial/")  # the message is shown (and gone)
+    bulk(client, "declaration_initial", "pass_initial", [submitted, 99999, "x"])
+    assert flashed(client) == ("Passed the initial review: 0, 3 skipped (unknown or not "
+                               "visible: 1 and not in the expected state: 2)")
+
+
+def test_bulk_reject_is_not_called_a_pass(client, staff_login, submitted):
+    english(client)
+    staff_login("r1", "initial_reviewer")
+    bulk(client, "declaration_initial", "reject_initial", [submitted], reason="缺少学位证书")
+    assert flashed(client) == "Not approved in the initial review: 1"
+
+
+def test_bulk_permit_decision_counts_what_it_skipped(client, app, staff_login, permitted):
+    from talentadmin.permits.models import PermitRevision
+
+    permitted("13800138000")  # approved already: approving again skips it
+    with app.app_context():
+        revision_id = db.session.execute(select(PermitRevision.id)).scalar_one()
+    english(client)
+    staff_login("r1", "initial_reviewer")
+    bulk(client, "permit_review", "approve", [revision_id, 424242])
+    assert flashed(client) == ("Business permission approved: 0, 2 skipped (not in the "
+                               "expected state: 1 and unknown or not visible: 1)")
