@@ -44,6 +44,7 @@ from ..admin.base import (
     current_staff,
     ref_options,
 )
+from ..admin.decisions import decision_summary
 from ..core import audit, export
 from ..core.errors import FieldError
 from ..core.models import StaffComment
@@ -593,7 +594,7 @@ class DeclarationView(RoleModelView):
             flash(error.message, "error")
             return
         db.session.commit()
-        flash(summary(outcome), "success" if outcome.done else "warning")
+        flash(summary(outcome, name), "success" if outcome.done else "warning")
 
     def report_rows(self, ids) -> None:
         batch, count = operations.mark_reported(ids, current_staff(),
@@ -604,15 +605,9 @@ class DeclarationView(RoleModelView):
                        count, batch=batch), "success" if count else "warning")
 
 
-def summary(outcome: operations.Outcome) -> str:
-    why = {"state": _("not in the expected state"), "role": _("not for your role"),
-           "unknown": _("unknown or not visible")}
-    text = ngettext("%(num)d decided", "%(num)d decided", len(outcome.done))
-    skipped = sum(outcome.skipped.values())
-    if skipped:
-        reasons = ", ".join(f"{count} {why[key]}" for key, count in outcome.skipped.items())
-        text += ", " + ngettext("%(num)d skipped", "%(num)d skipped", skipped) + f" ({reasons})"
-    return text
+def summary(outcome: operations.Outcome, name: str) -> str:
+    return decision_summary(f"{workflow.WORKFLOW.name}.{name}", len(outcome.done),
+                            outcome.skipped)
 
 
 class QueueView(DeclarationView):
