@@ -37,6 +37,14 @@ def captcha_image(challenge_id: str):
     return png, 200, {"Content-Type": "image/png", "Cache-Control": "no-store"}
 
 
+@bp.route("/captcha/new", methods=["POST"])
+def captcha_new():
+    """A new image code for the page's script (a click on the image): its id and image."""
+    challenge = captcha.new_challenge()
+    return {"id": challenge.id,
+            "src": url_for(".captcha_image", challenge_id=challenge.id)}, 201
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     mode = "password" if request.values.get("mode") == "password" else "sms"

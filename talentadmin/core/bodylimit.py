@@ -10,9 +10,10 @@ from __future__ import annotations
 from flask import Flask, request
 
 
-def body_limit(max_bytes: int):
-    """Let the decorated view read bodies of up to ``max_bytes`` (put it under ``@route`` /
-    ``@expose``: the attribute is read from the registered view function)."""
+def body_limit(max_bytes):
+    """Let the decorated view read bodies of up to ``max_bytes`` — a number, or a function
+    giving it when the request comes (put it under ``@route`` / ``@expose``: the attribute
+    is read from the registered view function)."""
 
     def mark(view):
         view.max_content_length = max_bytes
@@ -29,4 +30,4 @@ def init_app(app: Flask) -> None:
         view = app.view_functions.get(request.endpoint or "")
         limit = getattr(view, "max_content_length", None)
         if limit is not None:
-            request.max_content_length = limit
+            request.max_content_length = limit() if callable(limit) else limit

@@ -23,14 +23,19 @@ from wtforms.validators import Length, ValidationError
 
 from ..core.fields import VersionField
 from ..core.forms import Form
+from ..core.storage import MAX_BYTES
 from ..core.timeutil import local_today, to_local, to_utc
 from ..core.uploads import collect, keep_field
 from ..core.validators import (
+    REQUIRED_MESSAGE,
     AgreesWithIdNumber,
     IdNumber,
     KnownChoice,
     RequiredToSubmit,
     WholeNumber,
+    age_on,
+    id_birth_date,
+    id_gender,
     required,
 )
 from ..reference.models import items
@@ -41,6 +46,8 @@ NONE_HINT = _l("Required. Write 无 (or none) when there is nothing to fill in."
 AGE_MESSAGE = _l("Enter the age as a whole number.")
 CHOICES = {"political_status": "political_status", "education": "education",
            "degree": "degree", "condition": "condition"}  # field: reference list
+DERIVED = ("gender", "age")  # filled in from the ID number unless typed
+FILES = ("social_insurance", "integrity", "evidence")
 
 
 def _choices(kind: str) -> list[SelectChoice]:
@@ -86,18 +93,24 @@ class DeclarationForm(Form):
         _l("Beijing social insurance record since January 2020 (PDF)"),
         description=_l("The electronic 北京市社会保险个人权益记录（参保人员缴费信息）, "
                        "from January 2020 to the latest month, downloaded as PDF."),
-        render_kw={"accept": ".pdf,application/pdf"})
+        render_kw={"accept": ".pdf,application/pdf", "data-max-bytes": MAX_BYTES})
     social_insurance_keep = keep_field()
     integrity = FileField(
         _l("Integrity statement, signed and sealed (scan)"),
         description=_l("Download the template below, have the legal representative sign it, "
-                       "seal it, and upload the scan: PDF, JPG or PNG."))
+                       "seal it, and upload the scan: PDF, JPG or PNG."),
+        render_kw={"data-max-bytes": MAX_BYTES})
     integrity_keep = keep_field()
     evidence = MultipleFileField(
         _l("Evidence for the chosen condition"),
         description=_l("One or more files proving the chosen condition, at most %(num)d.",
-                       num=MAX_EVIDENCE_FILES))
+                       num=MAX_EVIDENCE_FILES),
+        render_kw={"data-max-bytes": MAX_BYTES, "data-max-files": MAX_EVIDENCE_FILES})
     evidence_keep = keep_field()
+    # What the page filled in from the ID number (server or script): a posted value equal to
+    # it was not typed, so it follows the current ID number instead of contradicting it.
+    gender_derived = HiddenField()
+    age_derived = HiddenField()
     version = VersionField()
     form_key = HiddenField()
     save_draft = SubmitField(_l("Save as draft"))
@@ -110,6 +123,38 @@ class DeclarationForm(Form):
         for name, kind in CHOICES.items():
             self[name].choices = _choices(kind)
         self.conditions = {item.code: item for item in items("condition")}
+        for field in self:  # the red * of guide fig. 14: needed to submit (a draft may wait)
+            if any(isinstance(v, RequiredToSubmit) for v in field.validators) or (
+                    field.name in (*DERIVED, *FILES)):
+                field.flags.required_to_submit = True
+
+    def derive(self, name: str) -> str | None:
+        """What ``name`` (gender or age) is by the ID number field's value, when valid."""
+        number = self.id_number
+        if number.errors or not number.data:
+            return None
+        try:
+            if name == "gender":
+                return id_gender(number.data)
+            return str(age_on(id_birth_date(number.data), self.today or local_today()))
+        except ValueError:
+            return None
+
+    def mark_derived(self) -> None:
+        """Remember which of gender and age show what the ID number gives (the page sends
+        it back, so they follow the ID number when it is corrected)."""
+        for name in DERIVED:
+            value = str(self[name].data or "").strip()
+            self[f"{name}_derived"].data = value if value and value == self.derive(
+                name) else ""
+
+    def _forget_derived(self) -> None:
+        """A gender or age that is what the page filled in was not typed: left empty, it is
+        derived again from the ID number as it is now."""
+        for name in DERIVED:
+            marker = (self[f"{name}_derived"].data or "").strip()
+            if marker and str(self[name].data or "").strip() == marker:
+                self[name].data = None if name == "gender" else ""
 
     @property
     def submitting(self) -> bool:
@@ -119,7 +164,11 @@ class DeclarationForm(Form):
         """Validate for a draft (formats only) or a submission (everything required),
         after storing or keeping the files."""
         self.today = today or local_today()
+        self._forget_derived()
         ok = self.validate()  # first: validating resets each field's errors
+        if self.id_number.errors and self.gender.errors == [str(REQUIRED_MESSAGE)]:
+            self.gender.errors = []  # it comes from the ID number, whose error says it all
+        self.mark_derived()
         social = collect(self, "social_insurance", user_id, allowed=("pdf",))
         integrity = collect(self, "integrity", user_id)
         chosen = [f for f in self.evidence.data or [] if getattr(f, "filename", "")]
@@ -177,7 +226,7 @@ class DeclarationAdminForm(DeclarationForm):
 
     read_only = {"id_number": "id_masked", "gender": "gender", "age": "age"}
     social_insurance = social_insurance_keep = integrity = integrity_keep = None
-    evidence = evidence_keep = None
+    evidence = evidence_keep = gender_derived = age_derived = None
     form_key = save_draft = submit = None  # Flask-Admin draws its own buttons
     submitting = True  # the declaration was submitted: nothing may be emptied
 

@@ -9,14 +9,22 @@ from flask_login import login_required
 from ..accounts.views import current_enterprise
 from ..certification.operations import approved as approved_certification
 from ..core import audit, storage
-from ..core.errors import FieldError
-from ..core.uploads import preset
+from ..core.bodylimit import body_limit
+from ..core.errors import FieldError, too_large
+from ..core.uploads import preset, request_cap
 from ..extensions import db
 from . import operations, workflow
 from .forms import collect_files, permit_form
 from .models import PermitFile, PermitRevision
 
 bp = Blueprint("permits", __name__, url_prefix="/talent/permit")
+bp.register_error_handler(413, too_large)
+
+
+def _cap() -> int:
+    """The request cap: the form's files at their limits (its certificate fields follow the
+    editable list of qualifications, so the form is made, without data, for each request)."""
+    return request_cap(permit_form(formdata=None, meta={"csrf": False}))
 
 
 def _own(revision_id: int) -> PermitRevision:
@@ -43,6 +51,7 @@ def _prefill(form, revision: PermitRevision) -> None:
 
 
 @bp.route("/apply", methods=["GET", "POST"])
+@body_limit(_cap)
 @login_required
 def apply():
     user = current_enterprise()

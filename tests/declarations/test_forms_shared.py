@@ -22,9 +22,11 @@ from ..form_fields import validator_signature as signature
 from .test_portal import ID, declaration_data
 
 # The portal's fields the admin's form leaves out, on purpose: the attachments stay as the
-# enterprise submitted them, and the portal's own buttons and double-post key.
+# enterprise submitted them, and the portal's own buttons and double-post key (and the marks
+# of what the page filled in from the ID number, which the admin's form shows read-only).
 PORTAL_ONLY = {"social_insurance", "social_insurance_keep", "integrity", "integrity_keep",
-               "evidence", "evidence_keep", "form_key", "save_draft", "submit"}
+               "evidence", "evidence_keep", "form_key", "save_draft", "submit",
+               "gender_derived", "age_derived"}
 
 
 def drift(portal_class, admin_class) -> dict[str, str]:
