@@ -1,11 +1,18 @@
-"""Rows of the old system's data kept until their unit is certified.
+"""The old system's data off the request: the back office's import jobs, and the rows kept
+until their unit is certified.
 
-The back-office import keeps each row refused only because its unit has no approved
+Import jobs (below, "the back office's import jobs"): an admin's upload is checked by a
+dry-run job, then imported by a second job on the same stored file; both report progress and
+leave a per-row report (:mod:`talentadmin.declarations.import_admin` shows them).
+
+Kept rows: the back-office import keeps each row refused only because its unit has no approved
 certification as a :class:`~talentadmin.jobs.models.PendingImport`. When a certification is
 approved (by a reviewer or automatically), :func:`after_approval` hands
 :func:`import_pending_for` that unit's credit code after the commit: the kept rows go
 through the importer again (duplicates and bad values refused as in any import; rows whose
-unit is still not certified, say because of a conflict, are kept again).
+unit is still not certified, say because of a conflict, are kept again). An import that keeps
+rows while the unit's approval commits is covered by :func:`import_pending_certified`, run
+after each import and by the periodic sweep.
 """
 
 from __future__ import annotations
