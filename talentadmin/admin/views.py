@@ -1,4 +1,5 @@
-"""The admin home (with the staff login) and the audit log grid."""
+"""The admin home (the work waiting for the staff member's roles; the staff login) and the
+audit log grid."""
 
 from __future__ import annotations
 
@@ -20,6 +21,52 @@ from ..core.security import safe_next
 from .base import ALL_STAFF, RoleModelView, current_staff, deny
 
 
+def queues() -> list[tuple]:
+    """The review queues of the home page: ``(model, workflow, state, label, endpoint, url
+    arguments)``, each shown to the staff whose roles may decide from its state (the workflow
+    table says who), with a link to the grid that lists it."""
+    from ..certification import workflow as certification
+    from ..certification.models import Certification
+    from ..declarations import workflow as declaration
+    from ..declarations.models import Declaration
+    from ..permits import workflow as permit
+    from ..permits.models import PermitRevision
+
+    return [
+        (Declaration, declaration.WORKFLOW, declaration.PENDING_INITIAL,
+         _l("Awaiting the initial review"), "declaration_initial.index_view", {}),
+        (Declaration, declaration.WORKFLOW, declaration.PENDING_SECOND,
+         _l("Awaiting the second review"), "declaration_second.index_view", {}),
+        (Certification, certification.WORKFLOW, certification.MANUAL_REVIEW,
+         _l("Certifications awaiting review"), "certification_queue.index_view", {}),
+        # the grid of every revision, filtered on its first filter (the status)
+        (PermitRevision, permit.WORKFLOW, permit.PENDING,
+         _l("Business permissions awaiting review"), "permit_review.index_view",
+         {"flt0_0": permit.PENDING}),
+    ]
+
+
+def waiting_work(staff) -> list[dict]:
+    """What waits for ``staff``: per queue its label, count and link, for the queues its
+    roles may decide from; one counting statement per model (``GROUP BY status``)."""
+    from sqlalchemy import func, select
+
+    from ..extensions import db
+
+    mine = [queue for queue in queues() if queue[1].actions(queue[2], staff.role_names)]
+    states: dict = {}
+    for model, _workflow, state, *_rest in mine:
+        states.setdefault(model, []).append(state)
+    counts: dict = {}
+    for model, wanted in states.items():
+        counts[model] = dict(db.session.execute(
+            select(model.status, func.count()).where(model.status.in_(wanted))
+            .group_by(model.status)).all())
+    return [{"label": label, "count": counts[model].get(state, 0), "state": state,
+             "url": url_for(endpoint, **args)}
+            for model, _workflow, state, label, endpoint, args in mine]
+
+
 class StaffIndexView(AdminIndexView):
     """``/admin``: the staff home; ``/admin/login`` and ``/admin/logout`` are open to all."""
 
@@ -34,7 +81,9 @@ class StaffIndexView(AdminIndexView):
 
     @expose("/")
     def index(self):
-        return self.render("admin/talentadmin_index.html", staff=current_staff(), roles=ROLES)
+        staff = current_staff()
+        return self.render("admin/talentadmin_index.html", staff=staff, roles=ROLES,
+                           waiting=waiting_work(staff))
 
     @expose("/login", methods=("GET", "POST"))
     def login(self):
