@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import secrets
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
@@ -20,7 +31,7 @@ from ..core.workflow import timeline
 from ..extensions import db
 from ..permits import workflow as permit_workflow
 from ..permits.operations import permit_of
-from . import operations, workflow
+from . import operations, statement, workflow
 from .forms import DeclarationForm
 from .models import Declaration, DeclarationFile, Round
 
@@ -149,13 +160,37 @@ def download_name(declaration: Declaration, declaration_file: DeclarationFile) -
 @bp.route("/declarations/<int:declaration_id>/integrity-statement")
 @login_required
 def integrity_statement(declaration_id: int | None = None):
-    """A print-ready 诚信声明 filled in with the unit (and the person, when known)."""
+    """A print-ready 诚信声明 filled in with the unit (and the person and ID, when known)."""
+    filled = _statement(declaration_id)
+    response = make_response(render_template("declarations/integrity_statement.html",
+                                             statement=filled, declaration_id=declaration_id,
+                                             signature_lines=statement.signature_lines()))
+    response.headers["Cache-Control"] = "no-store"  # the ID number, for its owner only
+    return response
+
+
+@bp.route("/integrity-statement.pdf")
+@bp.route("/declarations/<int:declaration_id>/integrity-statement.pdf")
+@login_required
+def integrity_statement_pdf(declaration_id: int | None = None):
+    """The same 诚信声明 as a PDF, named ``单位-姓名-诚信声明.pdf`` as the guide asks."""
+    filled = _statement(declaration_id)
+    stem = "-".join(part for part in (filled.values["unit"], filled.values["name"],
+                                      filled.title) if part)
+    response = send_file(io.BytesIO(filled.pdf()), mimetype="application/pdf",
+                         as_attachment=True, download_name=f"{stem}.pdf")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _statement(declaration_id: int | None) -> statement.Statement:
     user = current_enterprise()
     declaration = _own(declaration_id) if declaration_id else None
+    if declaration is not None:
+        return statement.statement(declaration.unit_name, declaration.name,
+                                   declaration.id_number or "", declaration.round.name)
     permit = permit_of(user.id)
-    unit = (declaration.unit_name if declaration else
-            permit.in_force.unit_name if permit and permit.in_force else
+    unit = (permit.in_force.unit_name if permit and permit.in_force else
             getattr(approved_certification(user.id), "name", ""))
-    return render_template("declarations/integrity_statement.html", unit=unit,
-                           person=declaration.name if declaration else "",
-                           round=operations.open_round())
+    open_round = operations.open_round()
+    return statement.statement(unit, round_name=open_round.name if open_round else "")

@@ -240,6 +240,7 @@ PORTAL = {
         "declaration", lambda obj: OK if obj.state in ("draft", "rejected") else AWAY),
     "declarations.download": own_record("declaration"),
     "declarations.integrity_statement": own_record("declaration"),
+    "declarations.integrity_statement_pdf": own_record("declaration"),
     "permits.detail": own_record("revision"),
     "permits.download": own_record("revision"),
     "permits.submitted": own_record("revision"),
