@@ -442,3 +442,62 @@ class AgreesWithIdNumber:
                                   if self.derived == "gender" else
                                   _("The age does not match the ID number (%(age)d).",
                                     age=int(expected)))
+
+
+# --- contact numbers: a mobile or a landline ------------------------------------------------
+
+CONTACT_NUMBER_MESSAGE = _l("Enter a mobile number (e.g. 13800138000) or a landline with its "
+                            "area code, e.g. 010-12345678, or 010-12345678-123 with an "
+                            "extension.")
+_LANDLINE_EXTENSION = r"(?:[\s\-]*(?:转|ext\.?|x|#|-)[\s\-]*([0-9]{1,6}))?"
+
+
+def normalize_contact_number(raw: str) -> str:
+    """A mainland mobile (``13800138000``, as :func:`normalize_mobile`) or a landline with
+    its area code and, optionally, an extension, written ``010-12345678`` /
+    ``0755-1234567-123``.
+
+    A landline's area code is ``010`` or ``02X`` (three digits) or four digits starting
+    ``03``–``09``, written plain, in brackets or after ``+86``/``0086`` without its 0; the
+    local number is 8 digits (7 or 8 after a four-digit area code) not starting with 0,
+    spaces inside dropped; an extension of 1–6 digits
+    follows ``-``, ``转``, ``ext``, ``x`` or ``#``. Full-width characters are folded. Raises
+    ``ValueError``: ``digits`` (digits of another script), ``phone`` (anything else).
+    """
+    value = ascii_digits(raw).strip()
+    try:
+        return normalize_mobile(value)
+    except ValueError:
+        pass
+    value = re.sub(r"^(?:\+|00)86[\s\-]*(?:\(0?([0-9]{2,3})\)|0?([0-9]))",
+                   lambda m: "0" + (m.group(1) or m.group(2)), value)
+    area = re.match(r"\(?(0[0-9]+)", value)
+    if not area:
+        raise ValueError("phone")
+    size = 3 if area.group(1)[1:2] in ("1", "2") else 4
+    match = re.fullmatch(rf"\(?(0[0-9]{{{size - 1}}})\)?[\s\-]*([1-9](?: ?[0-9]){{6,7}})"
+                         rf"{_LANDLINE_EXTENSION}", value, flags=re.IGNORECASE)
+    if not match or match.group(1) == "000":
+        raise ValueError("phone")
+    code, number, extension = match.groups()
+    number = number.replace(" ", "")
+    if (code[1] == "1" and code != "010") or (size == 3 and len(number) != 8):
+        raise ValueError("phone")  # 011–019 are no area codes; 010 and 02X have 8 digits
+    return f"{code}-{number}" + (f"-{extension}" if extension else "")
+
+
+class ContactNumber:
+    """A mobile or a landline (:func:`normalize_contact_number`); ``data`` becomes the
+    normalised number."""
+
+    def __init__(self, message=CONTACT_NUMBER_MESSAGE) -> None:
+        self.message = message
+
+    def __call__(self, form, field) -> None:
+        if not field.data:
+            return
+        try:
+            field.data = normalize_contact_number(field.data)
+        except ValueError as error:
+            raise ValidationError(str(DIGITS_MESSAGE if str(error) == "digits"
+                                      else self.message)) from None

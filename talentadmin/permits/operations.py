@@ -86,17 +86,23 @@ def _new_revision(user, cert, form) -> PermitRevision:
     chosen = set(revision.qualifications)
     for item in form.qualification_items:
         if item.needs_evidence and item.code in chosen:
-            for attachment in form.kept.get(f"cert_{item.code}", []):
-                revision.files.append(PermitFile(attachment=attachment,
-                                                 slot=f"qualification:{item.code}",
-                                                 label=item.evidence_zh or item.name_zh))
+            _add_files(revision, form.kept.get(f"cert_{item.code}", []),
+                       f"qualification:{item.code}", item.evidence_zh or item.name_zh)
     for n, year in enumerate(years, start=1):
-        for attachment in form.kept.get(f"tax_file_{n}", []):
-            revision.files.append(PermitFile(attachment=attachment, slot=f"tax:{n}",
-                                             label=f"{year}年缴纳税费凭证"))
+        _add_files(revision, form.kept.get(f"tax_file_{n}", []), f"tax:{n}",
+                   f"{year}年缴纳税费凭证")
     db.session.add(revision)
     db.session.flush()
     return revision
+
+
+def _add_files(revision: PermitRevision, attachments, slot: str, label: str) -> None:
+    """The files of one slot, labelled ``label`` (材料名称, the download name), numbered
+    ``label（1）``, ``label（2）``… when there are several (monthly receipts of a year)."""
+    for k, attachment in enumerate(attachments, start=1):
+        revision.files.append(PermitFile(
+            attachment=attachment, slot=slot,
+            label=f"{label}（{k}）" if len(attachments) > 1 else label))
 
 
 def approve(revision: PermitRevision, staff) -> bool:

@@ -57,7 +57,8 @@ def test_the_comparison_catches_a_drift(app):
 
     found = differences(*forms(app, Drifted))
     assert sorted(line.split(":")[0] for line in found) == [
-        "contact_mobile.render_kw", "contact_name.validators", "field.type", "intro.validators"]
+        "contact_mobile.description", "contact_mobile.render_kw", "contact_name.validators",
+        "field.type", "intro.validators"]
 
 
 def _revision(app) -> PermitRevision:
@@ -87,7 +88,7 @@ def test_the_admin_is_told_what_the_enterprise_is_told(certified, portal, client
             "version": re.search(r'name="version"[^>]*value="(\d+)"', page).group(1),
             "registered_district": "chaoyang", "tax_district": "chaoyang", "field": "ai",
             "contact_name": "王经办", "contact_mobile": "13900001111", "intro": "简介"}
-    messages = {"contact_name": "此项为必填项", "contact_mobile": "请输入以 1 开头的 11 位手机号码",
+    messages = {"contact_name": "此项为必填项", "contact_mobile": "010-12345678-123",
                 "intro": "企业简介不超过 2000 字", "registered_district": "此项为必填项",
                 "field": "此项为必填项"}
     for name, value in bad.items():

@@ -99,7 +99,7 @@ def test_download_is_named_unit_dash_material(operator, client, app):
     ("tax_2", "1e9", "请输入以万元为单位的数字"),
     ("tax_3", "12.345", "最多保留两位小数"),
     ("intro", "长" * 2001, "企业简介不超过 2000 字"),
-    ("contact_mobile", "12345", "请输入以 1 开头的 11 位手机号码"),
+    ("contact_mobile", "12345", "010-12345678-123"),  # the example in its message
     ("registered_district", "", "此项为必填项"),
 ])
 def test_bad_values_refused_beside_the_field_and_everything_kept(operator, client, app, field,
@@ -327,7 +327,7 @@ def test_admin_correction_of_a_permit_is_audited(operator, app, client, staff_lo
         "csrf_token": csrf_in(page), "version": version, "registered_district": "chaoyang",
         "tax_district": "haidian", "field": "ai", "contact_name": "王经办",
         "contact_mobile": "12345", "intro": "x"})
-    assert "请输入以 1 开头的 11 位手机号码" in bad.get_data(as_text=True)
+    assert "010-12345678-123" in bad.get_data(as_text=True)  # the message's example
 
 
 def test_a_permit_correction_on_a_stale_page_is_refused(operator, app, client, staff_login):
