@@ -190,7 +190,12 @@ class DashboardView(BaseView):
                    "tables": {}, "stage_labels": workflow.STAGES,
                    "status_labels": workflow.WORKFLOW.labels(),
                    "status_badges": workflow.WORKFLOW.badges(),
-                   "submitted_states": SUBMITTED_STATES}
+                   "submitted_states": SUBMITTED_STATES,
+                   "bureau_labels": {
+                       "reported": _("Reported to the municipal bureau"),
+                       workflow.LISTED: workflow.OUTCOMES[workflow.LISTED].label,
+                       workflow.NOT_LISTED: workflow.OUTCOMES[workflow.NOT_LISTED].label,
+                       "awaiting": _("Awaiting the municipal bureau's decision")}}
         remind_days = int(current_app.config["REVIEW_REMIND_DAYS"])
         context.update(remind_days=remind_days, overdue=overdue_queues(remind_days))
         if chosen is not None:

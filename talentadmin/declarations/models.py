@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -15,9 +15,18 @@ from ..core.timeutil import utcnow
 from ..extensions import db
 from . import workflow
 
+CORRECTION_DAYS = 7  # a new round's correction window, in calendar days (about 5 working days)
+
 
 class Round(db.Model):
-    """申报批次: declarations are accepted between ``opens_at`` and ``closes_at``."""
+    """申报批次: declarations are accepted between ``opens_at`` and ``closes_at``.
+
+    ``correction_days``: after a rejection, the enterprise may correct and resubmit
+    (重新申请) for this many *calendar* days after the (local) day of the rejection, even
+    once the round has closed (0: only while it is open). Calendar days, not working days:
+    the mainland's working days move with the holiday calendar (调休 makes some weekends
+    working days), which the system does not hold; a deadline in calendar days is the same
+    for everyone and printed as a date. 7 calendar days are about 5 working days."""
 
     __tablename__ = "round"
 
@@ -25,11 +34,24 @@ class Round(db.Model):
     name: Mapped[str] = mapped_column(String(100))
     opens_at: Mapped[datetime]
     closes_at: Mapped[datetime]
+    correction_days: Mapped[int] = mapped_column(default=CORRECTION_DAYS,
+                                                 server_default=str(CORRECTION_DAYS))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def is_open(self, now: datetime | None = None) -> bool:
         now = now or utcnow()
         return self.opens_at <= now < self.closes_at
+
+    def correction_end(self, rejected_at: datetime | None) -> datetime | None:
+        """When the correction window of a rejection made at ``rejected_at`` (UTC) closes,
+        in UTC: the end of the ``correction_days``-th local day after the rejection's day;
+        ``None`` without a window (or a rejection time)."""
+        from ..core.timeutil import to_local, to_utc
+
+        if not self.correction_days or rejected_at is None:
+            return None
+        last = to_local(rejected_at).date() + timedelta(days=self.correction_days)
+        return to_utc(datetime.combine(last + timedelta(days=1), datetime.min.time()))
 
     def __str__(self) -> str:
         return self.name
@@ -83,6 +105,12 @@ class Declaration(db.Model):
     second_passed_at: Mapped[datetime | None]
     reported_at: Mapped[datetime | None]
     report_batch: Mapped[str | None] = mapped_column(String(32))
+    # The last rejection (the start of its correction window)
+    rejected_at: Mapped[datetime | None]
+    # The municipal bureau's 拟引进人才名单: ``listed`` / ``not_listed`` (workflow.OUTCOMES)
+    # and the date of its decision, recorded after the report (workflow.BUREAU)
+    bureau_outcome: Mapped[str | None] = mapped_column(String(16))
+    bureau_decided_on: Mapped[date | None]
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -124,7 +152,54 @@ class Declaration(db.Model):
 
     @property
     def editable(self) -> bool:
+        """The enterprise may still change it: a draft, or a rejected declaration while it
+        may be resubmitted (:meth:`resubmit_until`)."""
+        if self.status == workflow.REJECTED:
+            return self.may_resubmit()
         return self.status in workflow.EDITABLE
+
+    def resubmit_until(self) -> datetime | None:
+        """Until when (UTC, exclusive) a rejected declaration may be resubmitted: the
+        round's close or the end of its correction window, whichever is later; ``None``
+        when it is not rejected."""
+        if self.status != workflow.REJECTED:
+            return None
+        end = self.round.correction_end(self.rejected_at)
+        return max(end, self.round.closes_at) if end else self.round.closes_at
+
+    def resubmit_deadline(self) -> str | None:
+        """Until when it may be resubmitted, as the enterprise reads it: the last day of
+        its correction window, or the round's closing time when that is later."""
+        from flask_babel import format_date, format_datetime
+
+        from ..core.timeutil import to_local
+
+        until = self.resubmit_until()
+        if until is None:
+            return None
+        if until == self.round.closes_at:
+            return format_datetime(until)
+        return format_date(to_local(until - timedelta(microseconds=1)).date())
+
+    def may_resubmit(self, now: datetime | None = None) -> bool:
+        until = self.resubmit_until()
+        return until is not None and (now or utcnow()) < until
+
+    @property
+    def portal_action(self) -> tuple[str, object] | None:
+        """The enterprise's action on its pages and its link text, or ``None``: the table's
+        (``workflow.portal_action``), unless a rejected declaration's window has passed."""
+        if self.status == workflow.REJECTED and not self.may_resubmit():
+            return None
+        return workflow.portal_action(self.status)
+
+    @property
+    def outcome_label(self):
+        return workflow.OUTCOMES[self.bureau_outcome].label if self.bureau_outcome else None
+
+    @property
+    def outcome_badge(self) -> str:
+        return workflow.OUTCOMES[self.bureau_outcome].badge if self.bureau_outcome else ""
 
     def files_for(self, slot: str) -> list[DeclarationFile]:
         return [f for f in self.files if f.slot == slot]

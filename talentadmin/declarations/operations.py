@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, false, insert, or_, select
@@ -13,7 +14,7 @@ from ..core.errors import FieldError
 from ..core.models import Notice
 from ..core.notify import notify_many
 from ..core.params import record_ids
-from ..core.timeutil import to_local, utcnow
+from ..core.timeutil import local_today, to_local, to_utc, utcnow
 from ..core.workflow import (
     ENTERPRISE,
     Conflict,
@@ -84,12 +85,17 @@ def save(user, declaration: Declaration | None, form) -> Declaration:
             raise FieldError("form", why)
         round_ = open_round()
     else:
+        if declaration.status == workflow.REJECTED and not declaration.may_resubmit():
+            raise FieldError("form", correction_window_passed(declaration))
         if not declaration.editable:
             raise FieldError("form", _("This declaration can no longer be changed."))
         if str(declaration.version) != (form.version.data or ""):
             raise FieldError("form", changed_elsewhere())
         round_ = declaration.round
-        if submitting and not round_.is_open():
+        # A rejected declaration may be resubmitted until its correction window closes
+        # (checked above, on the clock of this request); a draft only while the round is open.
+        if (submitting and declaration.status != workflow.REJECTED
+                and not round_.is_open()):
             raise FieldError("form", _("The round of this declaration is closed."))
     number = form.id_number.data or None
     others = _same_person(round_.id, crypto.blind_index(number) if number else None,
@@ -131,6 +137,13 @@ def _submit(user, declaration: Declaration) -> None:
             raise FieldError("form", changed_elsewhere()) from None
         db.session.refresh(declaration)
         raise AlreadySaved(declaration) from None
+
+
+def correction_window_passed(declaration: Declaration) -> str:
+    """Why a rejected declaration can no longer be resubmitted."""
+    return _("The time to correct and resubmit this declaration ended (%(deadline)s). "
+             "Contact the district talent office if it needs a correction.",
+             deadline=declaration.resubmit_deadline())
 
 
 class AlreadySaved(Exception):
@@ -314,8 +327,11 @@ def search_condition(term: str):
     return Declaration.id_hash == token[len(ID_SEARCH):]
 
 
-def save_round(round_: Round | None, *, name: str, opens_at, closes_at) -> Round:
-    """Create or change a round; windows may not overlap (one open round at a time)."""
+def save_round(round_: Round | None, *, name: str, opens_at, closes_at,
+               correction_days: int | None = None) -> Round:
+    """Create or change a round; windows may not overlap (one open round at a time).
+    ``correction_days`` (``None``: the default, or unchanged): the calendar days after a
+    rejection during which the declaration may be resubmitted (``Round``)."""
     clash = overlapping_round(opens_at, closes_at, exclude_id=round_.id if round_ else None)
     if clash is not None:
         raise FieldError("opens_at", _("The dates overlap the round %(name)s: only one round "
@@ -326,10 +342,13 @@ def save_round(round_: Round | None, *, name: str, opens_at, closes_at) -> Round
         db.session.add(round_)
     else:
         round_.name, round_.opens_at, round_.closes_at = name, opens_at, closes_at
+    if correction_days is not None:
+        round_.correction_days = correction_days
     db.session.flush()
     audit.record("round.create" if created else "round.update", target=round_,
                  detail={"name": name, "opens_at": opens_at.isoformat() + "Z",  # UTC
-                         "closes_at": closes_at.isoformat() + "Z"})
+                         "closes_at": closes_at.isoformat() + "Z",
+                         "correction_days": round_.correction_days})
     return round_
 
 
@@ -369,6 +388,94 @@ def mark_reported(ids, staff, *, scope=None) -> tuple[str, int]:
     for mobile in mobiles:
         send_raw(mobile, text["text_zh"])
     return batch, len(moved)
+
+
+# --- the municipal bureau's outcome --------------------------------------------------------
+
+
+def parse_outcome_date(text: str | None) -> date:
+    """The date of the bureau's decision as typed (``YYYY-MM-DD``, in the office's calendar):
+    ``FieldError`` beside ``decided_on`` when missing, malformed or in the future."""
+    text = (text or "").strip()
+    if not text:
+        raise FieldError("decided_on", _("Give the date of the municipal bureau's decision."))
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise FieldError("decided_on", _("Type the date of the municipal bureau's decision "
+                                         "as YYYY-MM-DD.")) from None
+    if day > local_today():
+        raise FieldError("decided_on", _("The date of the municipal bureau's decision cannot "
+                                         "be in the future."))
+    return day
+
+
+def record_outcome(ids, action: str, staff, decided_on: date, *, scope=None) -> Outcome:
+    """Record the municipal bureau's 拟引进人才名单 outcome (``workflow.BUREAU``: ``list`` or
+    ``not_list``) dated ``decided_on`` on many declarations at once, through the one
+    writer: each moves once, and only when it was reported to the bureau on or before that
+    date and does not hold that outcome yet (recording the other outcome corrects a wrong
+    entry). Timeline and audit rows, a notice per declaration and one SMS per enterprise
+    with the guide's next step (after the commit). Rows in another state, not reported,
+    unknown, hidden by ``scope`` or not for the staff member's roles are skipped and
+    counted. The caller commits."""
+    table = workflow.BUREAU
+    if action not in table.decisions():
+        raise KeyError(action)
+    step = table.transition(action)
+    wanted = sorted(record_ids(ids))
+    outcome = Outcome()
+    outcome.skip("unknown", len(list(ids)) - len(wanted))
+    if not table.allowed(action, staff.role_names):
+        outcome.skip("role", len(wanted))
+        return outcome
+    target = step.values["bureau_outcome"]
+    day_after = to_utc(datetime.combine(decided_on + timedelta(days=1), datetime.min.time()))
+    where = and_(Declaration.reported_at.is_not(None), Declaration.reported_at < day_after,
+                 or_(Declaration.bureau_outcome.is_(None), Declaration.bureau_outcome != target))
+    if scope is not None:
+        where = and_(where, scope)
+    moved = move_many(Declaration, wanted, table, action, staff.role_names, actor=staff,
+                      where=where,
+                      values={"bureau_decided_on": decided_on},
+                      detail={"outcome": target, "decided_on": decided_on.isoformat()},
+                      returning=(Declaration.enterprise_user_id, Declaration.name))
+    outcome.done = [m.id for m in moved]
+    outcome.skip("state", len(wanted) - len(moved))
+    _notify_dated(step.notice, [(m.id, *m.row) for m in moved], decided_on)
+    return outcome
+
+
+def _notify_dated(kind: str, rows: list[tuple[int, int, str]], day: date) -> None:
+    """The notices of a dated outcome (``(declaration id, enterprise, name)``) and one SMS
+    per enterprise naming its declarations, through the outbox (``core.notify``)."""
+    from flask_babel import force_locale
+
+    from ..core.notify import MESSAGES, queue_many
+
+    if not rows:
+        return
+    when = day.isoformat()
+    db.session.execute(insert(Notice), [
+        {"enterprise_user_id": user_id, "kind": kind, "created_at": utcnow(),
+         "link": f"/talent/declarations/{declaration_id}",
+         "params": {"name": name, "date": when}}
+        for declaration_id, user_id, name in rows])
+    by_user: dict[int, list[str]] = {}
+    for _id, user_id, name in rows:
+        by_user.setdefault(user_id, []).append(name)
+    mobiles = dict(db.session.execute(select(EnterpriseUser.id, EnterpriseUser.mobile)
+                                      .where(EnterpriseUser.id.in_(list(by_user)))).all())
+    messages = []
+    with force_locale("zh_Hans_CN"):
+        for user_id, names in by_user.items():
+            shown = "、".join(names[:5])
+            if len(names) > 5:
+                shown = _("%(names)s and %(count)d more", names=shown, count=len(names) - 5)
+            text = _("[Talent Introduction] %(message)s",
+                     message=str(MESSAGES[kind]) % {"name": shown, "date": when})
+            messages.append((mobiles[user_id], text, kind))
+    queue_many(messages)
 
 
 def add_comment(declaration: Declaration, staff, text: str) -> None:

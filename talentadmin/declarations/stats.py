@@ -10,7 +10,8 @@ Every figure comes from a handful of GROUP BY queries (never one per declaration
    works on SQLite and PostgreSQL alike, and the local day is exact for any zone whose
    offset is a whole number of hours, such as Asia/Shanghai);
 5. the time spent in each review stage, from the status timeline with a window function;
-6. the reference labels of the codes shown, in the reader's language.
+6. the reference labels of the codes shown, in the reader's language;
+7. the completed declarations reported to the municipal bureau and its outcomes.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from flask_babel import get_timezone
-from sqlalchemy import and_, extract, func, select
+from sqlalchemy import and_, case, extract, func, select
 
 from ..core.models import StatusChange
 from ..extensions import db
@@ -60,6 +61,7 @@ class RoundStats:
     by_dimension: dict[str, list[tuple[str | None, int]]] = field(default_factory=dict)
     per_day: list[tuple[date, int]] = field(default_factory=list)
     stage_times: list[StageTime] = field(default_factory=list)
+    bureau: dict[str, int] = field(default_factory=dict)
 
     @property
     def submitted(self) -> int:
@@ -205,12 +207,35 @@ def reference_labels(codes: dict[str, set[str]]) -> dict[tuple[str, str], str]:
     return labels
 
 
+BUREAU_FIGURES = ("reported", workflow.LISTED, workflow.NOT_LISTED, "awaiting")
+
+
+def bureau_counts(round_id: int) -> dict[str, int]:
+    """The round's completed declarations reported to the municipal bureau, on its list
+    of talents proposed for introduction, not on it, and still awaiting its decision (one
+    query; a declaration withdrawn after the report is not counted)."""
+    def outcome(value):
+        return func.coalesce(func.sum(case((Declaration.bureau_outcome == value, 1),
+                                           else_=0)), 0)
+
+    reported, listed, not_listed = db.session.execute(
+        select(func.count(Declaration.id), outcome(workflow.LISTED),
+               outcome(workflow.NOT_LISTED))
+        .where(Declaration.round_id == round_id, Declaration.status == workflow.COMPLETED,
+               Declaration.reported_at.is_not(None))
+    ).one()
+    return {"reported": reported, workflow.LISTED: int(listed),
+            workflow.NOT_LISTED: int(not_listed),
+            "awaiting": reported - int(listed) - int(not_listed)}
+
+
 def collect(round_: Round, tz=None) -> RoundStats:
     stats = RoundStats(round=round_)
     stats.drafts, stats.by_status, stats.rejected_by_stage = status_counts(round_.id)
     stats.by_dimension = dimension_counts(round_.id)
     stats.per_day = submissions_per_day(round_.id, tz or get_timezone() or UTC)
     stats.stage_times = stage_times(round_.id)
+    stats.bureau = bureau_counts(round_.id)
     return stats
 
 

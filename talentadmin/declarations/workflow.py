@@ -41,6 +41,7 @@ PASS_INITIAL = Transition(PENDING_SECOND, INITIAL, label=_l("Pass (initial revie
                           style="success")
 REJECT_INITIAL = Transition(REJECTED, INITIAL, label=_l("Reject (initial review)"),
                             reason=True, values={"rejected_stage": "initial"},
+                            stamp="rejected_at",
                             notice="declaration.rejected", style="danger",
                             confirm=_l("Reject the selected declarations with the reason above?"))
 PASS_SECOND = Transition(COMPLETED, SECOND, label=_l("Pass (second review)"),
@@ -50,9 +51,11 @@ PASS_SECOND = Transition(COMPLETED, SECOND, label=_l("Pass (second review)"),
 # Back to the initial stage on resubmission (the guide's 四).
 REJECT_SECOND = Transition(REJECTED, SECOND, label=_l("Reject (second review)"),
                            reason=True, values={"rejected_stage": "second"},
+                           stamp="rejected_at",
                            notice="declaration.rejected", style="danger",
                            confirm=_l("Reject the selected declarations with the reason above?"))
 WITHDRAW = Transition(WITHDRAWN, ADMIN, label=_l("Withdraw"), reason=True,
+                      notice="declaration.withdrawn",
                       confirm=_l("Withdraw the selected declarations? They stay on record."),
                       style="secondary")
 
@@ -80,6 +83,53 @@ REPORTING = Workflow(
         confirm=_l("Mark the selected completed declarations as reported?"))}},
     STATES,
 )
+
+# The municipal bureau's decision (the guide's 五: 市人才工作局按程序确定拟引进人才名单),
+# recorded per declaration after the report, by the role that reports (the supervisor).
+#
+# Why a table of its own whose transitions leave ``completed`` where it is, and not two
+# new states after ``completed``: the outcome is a fact about a declaration the district
+# completed, not a further step of the district's review. As states, ``listed`` would stop
+# being ``completed`` — the municipal export's default ("the completed ones"), the
+# statistics by status, withdrawal and reporting, which all read ``completed`` as "passed
+# the district", would each need to learn the new states. As transitions of this table it
+# still has everything the table carries — roles, labels, confirmations, bulk actions on
+# the grid of all declarations (``admin.flows``), notices, timeline rows and audit events
+# through the one writer — while the outcome itself is a column (``bureau_outcome``,
+# ``bureau_decided_on``) whose labels and badges are the ``State`` entries of ``OUTCOMES``.
+# Each action records its outcome only on a reported declaration that does not hold it yet
+# (``operations.record_outcome``): a wrong entry is corrected by recording the other one.
+LISTED = "listed"
+NOT_LISTED = "not_listed"
+OUTCOMES = {
+    LISTED: State(_l("On the list of talents proposed for introduction"), "success"),
+    NOT_LISTED: State(_l("Not on the list of talents proposed for introduction"), "secondary"),
+}
+REPORTERS = roles("supervisor")
+BUREAU = Workflow(
+    "declaration",
+    {COMPLETED: {
+        "list": Transition(
+            COMPLETED, REPORTERS, label=_l("Record: on the municipal list"),
+            values={"bureau_outcome": LISTED}, notice="declaration.listed",
+            confirm=_l("Record the selected reported declarations as on the list of talents "
+                       "proposed for introduction, with the date above?"),
+            style="success"),
+        "not_list": Transition(
+            COMPLETED, REPORTERS, label=_l("Record: not on the municipal list"),
+            values={"bureau_outcome": NOT_LISTED}, notice="declaration.not_listed",
+            confirm=_l("Record the selected reported declarations as not on the list of "
+                       "talents proposed for introduction, with the date above?"),
+            style="secondary"),
+    }},
+    STATES,
+)
+# The timeline's words for the entries that leave the state where it was.
+SAME_STATE_ACTIONS = {
+    "report": _l("Reported to the municipal bureau"),
+    "list": OUTCOMES[LISTED].label,
+    "not_list": OUTCOMES[NOT_LISTED].label,
+}
 
 # The states the enterprise may still change: those it may (re)submit from.
 EDITABLE = {state for state in WORKFLOW.transitions if WORKFLOW.actions(state, OWNER)}
@@ -110,6 +160,15 @@ NOTICES = notice_texts({
                                "%(reason)s"),
     "declaration.reported": _l("%(name)s was reported to the municipal talent bureau. "
                                "%(text)s"),
+    "declaration.withdrawn": _l("The declaration of %(name)s was withdrawn. Reason: "
+                                "%(reason)s"),
+    "declaration.listed": _l("%(name)s is on the municipal talent bureau's list of talents "
+                             "proposed for introduction (%(date)s). Next step: fill in the "
+                             "Beijing \"Talent Business Platform\" as the district talent "
+                             "office will notify and guide you; the unit and the person "
+                             "provide the materials and support their review."),
+    "declaration.not_listed": _l("%(name)s is not on the municipal talent bureau's list of "
+                                 "talents proposed for introduction (%(date)s)."),
 })
 
 # Read from the table (kept for the code that names them).
