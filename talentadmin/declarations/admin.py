@@ -34,6 +34,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import String, cast, false, func, literal, null, select, true, union_all
 from sqlalchemy.orm import joinedload, lazyload
+from wtforms import StringField, ValidationError
 
 from ..admin.base import (
     ALL_STAFF,
@@ -68,7 +69,7 @@ from ..reference.models import (
 from . import operations, workflow
 from .export import HEADER, rows
 from .forms import DeclarationAdminForm, RoundForm
-from .models import Declaration, DeclarationFile, Round
+from .models import CORRECTION_DAYS, Declaration, DeclarationFile, Round
 from .views import download_name
 
 # Grids count rows exactly up to here; past it they say "more than 1,000" (a count of a
@@ -85,7 +86,7 @@ ID_NUMBERS = re.compile(r"\d{17}[\dXx]|\d{15}")
 
 def flows():
     """The workflow tables whose labelled transitions are the grids' decisions."""
-    return (workflow.WORKFLOW, workflow.REPORTING)
+    return (workflow.WORKFLOW, workflow.REPORTING, workflow.BUREAU)
 
 
 # --- what the workflow table says ------------------------------------------------------------
@@ -115,7 +116,7 @@ def shared_decisions() -> list[str]:
     """The decisions every grid of all declarations offers: those of the reporting table and
     those the main table allows from several states (withdrawal)."""
     flow = workflow.WORKFLOW
-    return [*workflow.REPORTING.decisions(),
+    return [*workflow.REPORTING.decisions(), *workflow.BUREAU.decisions(),
             *(name for name in flow.decisions() if len(flow.sources(name)) > 1)]
 
 
@@ -588,6 +589,9 @@ class DeclarationView(RoleModelView):
             self.report_rows(ids)
             return
         try:
+        if name in workflow.BUREAU.decisions():
+            self.outcome_rows(ids, name)
+            return
             outcome = operations.decide_many(ids, name, current_staff(), _reason(request.form),
                                              scope=self.scope_clause())
         except FieldError as error:
@@ -603,6 +607,19 @@ class DeclarationView(RoleModelView):
         flash(ngettext("%(num)d declaration marked as reported (batch %(batch)s).",
                        "%(num)d declarations marked as reported (batch %(batch)s).",
                        count, batch=batch), "success" if count else "warning")
+
+
+    def outcome_rows(self, ids, name: str) -> None:
+        """The bureau's outcome ``name`` dated as typed beside the actions (``decided_on``)."""
+        try:
+            day = operations.parse_outcome_date(request.form.get("decided_on"))
+        except FieldError as error:
+            flash(error.message, "error")
+            return
+        outcome = operations.record_outcome(ids, name, current_staff(), day,
+                                            scope=self.scope_clause())
+        db.session.commit()
+        flash(summary(outcome, name), "success" if outcome.done else "warning")
 
 
 def summary(outcome: operations.Outcome, name: str) -> str:
@@ -656,7 +673,15 @@ class AllDeclarationsView(DeclarationView):
     edit_roles = ("admin",)
     form = DeclarationAdminForm
     decisions = tuple(shared_decisions())
-    list_template = "admin/declaration_grid_export.html"
+    list_template = "admin/declaration_grid_outcome.html"  # + the bureau decision's date
+
+    def list_context(self, page: dict) -> dict:
+        """The grid's context, with what the bureau's outcome actions need: their names
+        and today's date (the default of the decision's date)."""
+        from ..core.timeutil import local_today
+
+        return {**super().list_context(page), "outcome_actions": workflow.BUREAU.decisions(),
+                "today": local_today().isoformat()}
 
     def update_model(self, form, model):
         return self.save_form(
@@ -780,18 +805,37 @@ _LOOKUPS: dict = {}
 
 class RoundView(RoleModelView):
     read_roles = ALL_STAFF
+class RoundAdminForm(RoundForm):
+    """The round form with its correction window (``Round.correction_days``)."""
+
+    correction_days = StringField(
+        _l("Correction window after a rejection (calendar days)"),
+        default=str(CORRECTION_DAYS),
+        description=_l("A rejected declaration may be corrected and resubmitted (Apply again) "
+                       "for this many calendar days after the day of its rejection — weekends "
+                       "and holidays included — even after the round has closed. 7 calendar "
+                       "days are about 5 working days. 0: only while the round is open."))
+
+    def validate_correction_days(self, field) -> None:
+        text = (field.data if isinstance(field.data, str) else str(field.data or "")).strip()
+        if not text.isdigit() or int(text) > 365:
+            raise ValidationError(_("Give a whole number of days from 0 to 365."))
+        field.data = text
+
+
     create_roles = edit_roles = ("admin",)
-    form = RoundForm
-    column_list = ("name", "opens_at", "closes_at", "created_at")
+    form = RoundAdminForm
+    column_list = ("name", "opens_at", "closes_at", "correction_days", "created_at")
     column_default_sort = ("opens_at", True)
     column_sortable_list = ("name", "opens_at", "closes_at")
     column_labels = {"name": _l("Round name"), "opens_at": _l("Opens at"),
-                     "closes_at": _l("Closes at"), "created_at": _l("Created")}
+                     "closes_at": _l("Closes at"), "created_at": _l("Created"),
+                     "correction_days": _l("Correction window (calendar days)")}
 
     def _save(self, form, model):
         return self.save_form(form, lambda: operations.save_round(
             model, name=form.name.data.strip(), opens_at=form.opens_at.data,
-            closes_at=form.closes_at.data))
+            closes_at=form.closes_at.data, correction_days=int(form.correction_days.data)))
 
     def create_model(self, form):
         return self._save(form, None)
