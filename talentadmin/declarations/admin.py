@@ -67,7 +67,8 @@ from ..reference.models import (
     reason_texts_select,
 )
 from . import operations, workflow
-from .export import HEADER, rows
+from .export import HEADER, TEXT_COLUMNS, rows
+from .export import filename as export_filename
 from .forms import DeclarationAdminForm, RoundForm
 from .models import CORRECTION_DAYS, Declaration, DeclarationFile, Round
 from .views import download_name
@@ -690,8 +691,9 @@ class AllDeclarationsView(DeclarationView):
 
     @expose("/municipal/<kind>/")
     def municipal_export(self, kind: str):
-        """The current grid filter (default: completed ones) in the municipal layout."""
-        if kind not in ("csv", "xlsx") or not current_staff().has_role("supervisor"):
+        """The current grid filter (default: completed ones) in the municipal layout, or
+        (``zip``, always a job) the attachments of those rows."""
+        if kind not in ("csv", "xlsx", "zip") or not current_staff().has_role("supervisor"):
             abort(403)
         search, filters = self.list_args()
         query = self.filtered_ids(search, filters)
@@ -703,8 +705,8 @@ class AllDeclarationsView(DeclarationView):
         audit.record("declaration.export", detail={
             "format": kind, "rows": total, "search": self.search_label(search),
             "filters": [list(map(str, f)) for f in filters]})
-        filename = f"人才引进需求申报-{total}.{kind}"
-        if total > current_app.config.get("EXPORT_STREAM_ROWS", STREAM_ROWS):
+        filename = export_filename(kind, total)
+        if kind == "zip" or total > current_app.config.get("EXPORT_STREAM_ROWS", STREAM_ROWS):
             ordered = db.session.scalars(
                 select(Declaration.id).where(Declaration.id.in_(ids))
                 .order_by(Declaration.submitted_at, Declaration.id)).all()
@@ -714,7 +716,7 @@ class AllDeclarationsView(DeclarationView):
             return redirect(url_for(".export_job", job_id=job.id))
         db.session.commit()
         if kind == "csv":
-            return export.csv_response(filename, HEADER, rows(ids))
+            return export.csv_response(filename, HEADER, rows(ids), text_columns=TEXT_COLUMNS)
         return export.xlsx_response(filename, HEADER, rows(ids))
 
     def own_job(self, job_id: int) -> ExportJob:
