@@ -589,10 +589,10 @@ class DeclarationView(RoleModelView):
         if name in workflow.REPORTING.decisions():
             self.report_rows(ids)
             return
-        try:
         if name in workflow.BUREAU.decisions():
             self.outcome_rows(ids, name)
             return
+        try:
             outcome = operations.decide_many(ids, name, current_staff(), _reason(request.form),
                                              scope=self.scope_clause())
         except FieldError as error:
@@ -608,7 +608,6 @@ class DeclarationView(RoleModelView):
         flash(ngettext("%(num)d declaration marked as reported (batch %(batch)s).",
                        "%(num)d declarations marked as reported (batch %(batch)s).",
                        count, batch=batch), "success" if count else "warning")
-
 
     def outcome_rows(self, ids, name: str) -> None:
         """The bureau's outcome ``name`` dated as typed beside the actions (``decided_on``)."""
@@ -805,8 +804,6 @@ def lookups() -> dict:
 _LOOKUPS: dict = {}
 
 
-class RoundView(RoleModelView):
-    read_roles = ALL_STAFF
 class RoundAdminForm(RoundForm):
     """The round form with its correction window (``Round.correction_days``)."""
 
@@ -825,6 +822,8 @@ class RoundAdminForm(RoundForm):
         field.data = text
 
 
+class RoundView(RoleModelView):
+    read_roles = ALL_STAFF
     create_roles = edit_roles = ("admin",)
     form = RoundAdminForm
     column_list = ("name", "opens_at", "closes_at", "correction_days", "created_at")
