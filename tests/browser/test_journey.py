@@ -80,7 +80,7 @@ TEXTS = {
         "registered_district": "District of registration",
         "tax_district": "District of tax payment", "field": "Field of business",
         "district": "Chaoyang", "field_choice": "Artificial intelligence",
-        "contact": "Unit contact person", "contact_mobile": "Contact mobile",
+        "contact": "Unit contact person", "contact_mobile": "Contact number",
         "intro": "Company profile",
         "intro_text": "Develops AI software; about 120 employees.",
         "submitted": "Submitted successfully",
