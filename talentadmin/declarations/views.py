@@ -24,9 +24,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..accounts.views import current_enterprise
 from ..certification.operations import approved as approved_certification
 from ..core import audit, storage
-from ..core.errors import FieldError
+from ..core.bodylimit import body_limit
+from ..core.errors import FieldError, too_large
 from ..core.params import record_id
-from ..core.uploads import preset
+from ..core.timeutil import local_today
+from ..core.uploads import preset, request_cap
 from ..core.workflow import timeline
 from ..extensions import db
 from ..permits import workflow as permit_workflow
@@ -36,6 +38,9 @@ from .forms import DeclarationForm
 from .models import Declaration, DeclarationFile, Round
 
 bp = Blueprint("declarations", __name__, url_prefix="/talent")
+bp.register_error_handler(413, too_large)
+# Every file of the form at its limit (the evidence: each of MAX_EVIDENCE_FILES) goes through.
+CAP = request_cap(DeclarationForm)
 
 
 @bp.route("/declare")
@@ -86,6 +91,8 @@ def _edit(declaration: Declaration | None):
             form.age.data = str(declaration.age) if declaration.age else ""
             form.id_number.data = declaration.id_number or ""
             form.version.data = str(declaration.version)
+            form.today = local_today()
+            form.mark_derived()
             for slot in ("social_insurance", "integrity", "evidence"):
                 preset(form, slot, [f.attachment for f in declaration.files_for(slot)])
     elif form.check(user.id):
@@ -112,16 +119,19 @@ def _edit(declaration: Declaration | None):
             return redirect(url_for(".detail", declaration_id=saved.id))
     status = 400 if form.errors else 200
     return render_template("declarations/edit.html", form=form, declaration=declaration,
-                           open_round=operations.open_round()), status
+                           open_round=operations.open_round(),
+                           today=form.today or local_today()), status
 
 
 @bp.route("/declarations/new", methods=["GET", "POST"])
+@body_limit(CAP)
 @login_required
 def new():
     return _edit(None)
 
 
 @bp.route("/declarations/<int:declaration_id>/edit", methods=["GET", "POST"])
+@body_limit(CAP)
 @login_required
 def edit(declaration_id: int):
     declaration = _own(declaration_id)
