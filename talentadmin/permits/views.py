@@ -41,9 +41,13 @@ def _prefill(form, revision: PermitRevision) -> None:
     for name in ("registered_district", "tax_district", "field", "contact_name",
                  "contact_mobile", "intro"):
         form[name].data = getattr(revision, name)
-    for n, (_year, amount) in enumerate(revision.taxes, start=1):
-        form[f"tax_{n}"].data = str(amount)
-        preset(form, f"tax_file_{n}", [f.attachment for f in revision.files_for(f"tax:{n}")])
+    sent = {year: (n, amount) for n, (year, amount) in enumerate(revision.taxes, start=1)}
+    for n, year in enumerate(form.years, start=1):  # by year: a later round asks for others
+        if year in sent:
+            slot, amount = sent[year]
+            form[f"tax_{n}"].data = str(amount)
+            preset(form, f"tax_file_{n}",
+                   [f.attachment for f in revision.files_for(f"tax:{slot}")])
     for item in form.qualification_items:
         if item.needs_evidence:
             preset(form, f"cert_{item.code}",

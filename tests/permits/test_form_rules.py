@@ -241,3 +241,24 @@ def test_png_and_pdf_mixed_in_one_year(operator, app):
     assert response.status_code == 302
     kinds = [f.attachment.kind for f in revisions(app)[0].files if f.slot == "tax:3"]
     assert kinds == ["png", "pdf"]
+
+
+def test_change_of_data_for_a_later_round_keeps_each_years_amount_under_its_year(
+        operator, app, client):
+    from .test_portal import _decide
+
+    year = utcnow().year  # no round: the three years before this one
+    operator.post_multipart(APPLY, permit_form_data())
+    (revision,) = revisions(app)
+    assert _decide(app, revision.id, "approve")
+    _round(app, "下一批次", datetime(year + 1, 3, 1, 9))  # the next round asks for one year on
+    page = client.get(APPLY).get_data(as_text=True)
+    assert _years(page) == [str(year), str(year - 1), str(year - 2)]
+    values = dict(re.findall(r'name="(tax_\d)"[^>]*value="([^"]*)"', page))
+    assert values.get("tax_1", "") == ""  # a year never declared: empty
+    assert (values["tax_2"], values["tax_3"]) == ("125.50", "98.00")
+    kept = dict(re.findall(r'name="(tax_file_\d_keep)"[^>]*value="([^"]*)"', page))
+    assert kept["tax_file_1_keep"] == ""
+    files = {f.slot: f.attachment_id for f in revision.files}
+    assert kept["tax_file_2_keep"] == str(files["tax:1"])
+    assert kept["tax_file_3_keep"] == str(files["tax:2"])
