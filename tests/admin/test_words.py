@@ -270,3 +270,23 @@ def test_bulk_permit_decision_counts_what_it_skipped(client, app, staff_login, p
     bulk(client, "permit_review", "approve", [revision_id, 424242])
     assert flashed(client) == ("Business permission approved: 0, 2 skipped (not in the "
                                "expected state: 1 and unknown or not visible: 1)")
+
+
+# --- Flask-Admin's words (translations/zh_Hans_CN/LC_MESSAGES/admin.po wins over its own) ---
+
+
+def test_grid_words_are_natural_chinese(client, staff_login):
+    staff_login("r1", "initial_reviewer")
+    page = client.get("/admin/declaration_initial/").get_data(as_text=True)
+    for stiff in ("选中的", "项目", "添加筛选器", "表中没有任何记录"):
+        assert stiff not in page, stiff
+    assert "批量操作" in page and "暂无记录" in page and ">筛选<" in page
+    assert "20 条/页" in page and "每页 50 条" in page and "每页 100 条" in page
+
+
+def test_grid_words_stay_english_on_english_pages(client, staff_login):
+    english(client)
+    staff_login("r1", "initial_reviewer")
+    page = client.get("/admin/declaration_initial/").get_data(as_text=True)
+    assert "With selected" in page and "There are no items in the table." in page
+    assert "50 items" in page and "Add Filter" in page and "批量操作" not in page
