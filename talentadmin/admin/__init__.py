@@ -24,8 +24,8 @@ def build_admin(app) -> Admin:
     from ..declarations.admin import AllDeclarationsView, RoundView, queues
     from ..declarations.import_admin import LegacyImportView
     from ..declarations.models import Declaration, Round
-    from ..pages.admin import PageTextView
-    from ..pages.models import PageText
+    from ..pages.admin import GuideFileView, PageTextView, PortalItemView
+    from ..pages.models import PageText, PortalItem
     from ..permits.admin import PermitReviewView
     from ..permits.models import PermitRevision
     from ..reference.admin import ReasonTemplateView, ReferenceItemView
@@ -66,6 +66,10 @@ def build_admin(app) -> Admin:
                                  category=_l("Accounts"), endpoint="staff_user"))
     admin.add_view(PageTextView(PageText, name=_l("Page texts"), category=_l("Settings"),
                                 endpoint="page_text"))
+    admin.add_view(PortalItemView(PortalItem, name=_l("Notices and policies"),
+                                  category=_l("Settings"), endpoint="portal_item"))
+    admin.add_view(GuideFileView(name=_l("Operation guide"), category=_l("Settings"),
+                                 endpoint="portal_guide"))
     admin.add_view(AuditLogView(AuditEvent, name=_l("Audit log"), endpoint="audit_event"))
     admin.add_view(LegacyImportView(name=_l("Import old data"), endpoint="legacy_import"))
     admin.add_view(OutboxView(name=_l("SMS outbox"), endpoint="sms_outbox"))

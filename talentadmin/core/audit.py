@@ -84,6 +84,11 @@ EVENTS: dict[str, object] = {
     "reason_template.create": _l("Reason template added"),
     "reason_template.update": _l("Reason template changed"),
     "page_text.update": _l("Page text changed"),
+    "portal_item.create": _l("Notice or policy added"),
+    "portal_item.update": _l("Notice or policy changed"),
+    "portal_item.publish": _l("Notice or policy published"),
+    "portal_item.unpublish": _l("Notice or policy withdrawn"),
+    "portal_file.upload": _l("Operation guide uploaded"),
 }
 
 # The workflow of a timeline row's table (``StatusChange.target_type``) where its name differs.

@@ -98,4 +98,62 @@ DEFAULT_PAGES = [
             "accept the measures the authorities take under the law and the rules."
         ),
     },
+    {
+        "key": "faq",
+        "title_zh": "常见问题",
+        "body_zh": (
+            "问：个人可以申报吗？\n"
+            "答：不可以。人才引进需求申报仅支持单位填报，不支持个人填报。\n\n"
+            "问：认证时应选择哪一项？\n"
+            "答：应选择“单位认证”，不能选择“人才认证”，否则无法进入后续环节。\n\n"
+            "问：营业执照识别的信息有误怎么办？\n"
+            "答：可在提交前手动调整单位名称和统一社会信用代码，修改后的认证由工作人员审核。\n\n"
+            "问：经办人变了怎么办？\n"
+            "答：请登录后在账户页及时更换注册手机号码。\n\n"
+            "问：申报未通过怎么办？\n"
+            "答：查看未通过原因，修改后点击“重新申请”再次提交。"
+        ),
+        "title_en": "Frequently asked questions",
+        "body_en": (
+            "Q: Can an individual declare?\n"
+            "A: No. Only units declare talent-introduction demand; individuals cannot.\n\n"
+            "Q: Which certification do we choose?\n"
+            "A: Unit certification, not personal certification: only it opens the next steps.\n\n"
+            "Q: The name or code read from the licence is wrong. What now?\n"
+            "A: Correct it before submitting; a corrected certification is reviewed by staff.\n\n"
+            "Q: Our contact person changed. What now?\n"
+            "A: Log in and change the registered mobile number on the account page.\n\n"
+            "Q: A declaration was not approved. What now?\n"
+            "A: Read the reason, correct the declaration and submit it again."
+        ),
+    },
+    # The footer: each shown only when its text is not empty (the title is its label).
+    {
+        "key": "sponsor",
+        "title_zh": "主办单位",
+        "body_zh": "中共北京市朝阳区委人才工作领导小组办公室",
+        "title_en": "Sponsor",
+        "body_en": "Talent Work Office of the CPC Chaoyang District Committee, Beijing",
+    },
+    {
+        "key": "site_code",
+        "title_zh": "网站标识码",
+        "body_zh": "",
+        "title_en": "Website identification code",
+        "body_en": "",
+    },
+    {
+        "key": "icp_record",
+        "title_zh": "ICP备案号",
+        "body_zh": "",
+        "title_en": "ICP record",
+        "body_en": "",
+    },
+    {
+        "key": "police_record",
+        "title_zh": "公网安备案号",
+        "body_zh": "",
+        "title_en": "Public security record",
+        "body_en": "",
+    },
 ]
