@@ -244,8 +244,9 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(403)
     def _forbidden(error):
-        return render_error(403, _("Access denied"),
-                            _("Your account does not have the rights to open this page."))
+        from .admin.forbidden import forbidden  # the back office's layout inside /admin
+
+        return forbidden(error)
 
     @app.errorhandler(404)
     def _not_found(error):
