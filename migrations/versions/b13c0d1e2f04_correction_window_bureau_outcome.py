@@ -15,13 +15,14 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('round', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('correction_days', sa.Integer(), nullable=False,
-                                      server_default='7'))
-    with op.batch_alter_table('declaration', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('rejected_at', sa.DateTime(), nullable=True))
-        batch_op.add_column(sa.Column('bureau_outcome', sa.String(length=16), nullable=True))
-        batch_op.add_column(sa.Column('bureau_decided_on', sa.Date(), nullable=True))
+    # Plain ADD COLUMN (no batch copy): SQLite would drop and rebuild ``round``, which the
+    # declarations' foreign keys refuse.
+    op.add_column('round', sa.Column('correction_days', sa.Integer(), nullable=False,
+                                     server_default='7'))
+    op.add_column('declaration', sa.Column('rejected_at', sa.DateTime(), nullable=True))
+    op.add_column('declaration', sa.Column('bureau_outcome', sa.String(length=16),
+                                           nullable=True))
+    op.add_column('declaration', sa.Column('bureau_decided_on', sa.Date(), nullable=True))
     # A declaration rejected before this revision: its window starts at its last rejection
     # on the timeline.
     op.execute(
@@ -32,9 +33,7 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('declaration', schema=None) as batch_op:
-        batch_op.drop_column('bureau_decided_on')
-        batch_op.drop_column('bureau_outcome')
-        batch_op.drop_column('rejected_at')
-    with op.batch_alter_table('round', schema=None) as batch_op:
-        batch_op.drop_column('correction_days')
+    # ALTER TABLE … DROP COLUMN (SQLite 3.35+): no rebuild of the referenced tables.
+    for column in ('bureau_decided_on', 'bureau_outcome', 'rejected_at'):
+        op.drop_column('declaration', column)
+    op.drop_column('round', 'correction_days')

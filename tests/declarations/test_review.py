@@ -548,11 +548,12 @@ def test_grids_read_their_actions_and_queues_from_the_table(client, staff_login,
     assert list(grids.QUEUES) == [workflow.PENDING_INITIAL, workflow.PENDING_SECOND]
     assert grids.InitialQueueView.decisions == ("pass_initial", "reject_initial")
     assert grids.SecondQueueView.decisions == ("pass_second", "reject_second")
-    assert grids.AllDeclarationsView.decisions == ("report", "withdraw")
+    assert grids.AllDeclarationsView.decisions == ("report", "list", "not_list", "withdraw")
     assert set(grids.InitialQueueView.read_roles) == {"admin", "initial_reviewer", "supervisor"}
     staff_login("boss", "admin", "supervisor")
     page = client.get("/admin/declaration_all/").get_data(as_text=True)
     assert 'data-model-action="report"' in page and 'data-model-action="withdraw"' in page
+    assert 'data-model-action="list"' in page and 'data-model-action="not_list"' in page
     assert "bulk-all" not in page  # "every matching row" only for a queue's own decisions
     for kind in ("csv", "xlsx"):  # the supervisor's exports, in the grid's menu bar
         assert f'href="/admin/declaration_all/municipal/{kind}/"' in page
