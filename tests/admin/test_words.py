@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -290,3 +291,54 @@ def test_grid_words_stay_english_on_english_pages(client, staff_login):
     page = client.get("/admin/declaration_initial/").get_data(as_text=True)
     assert "With selected" in page and "There are no items in the table." in page
     assert "50 items" in page and "Add Filter" in page and "批量操作" not in page
+
+
+# --- file labels: stored in Chinese (the download name), shown in the reader's language ----
+
+
+def test_declaration_files_are_named_in_english_on_english_pages(client, app, staff_login,
+                                                                 submitted):
+    from talentadmin.declarations.models import DeclarationFile
+
+    with app.app_context():
+        stored = sorted(db.session.execute(select(DeclarationFile.label)).scalars())
+    assert stored == sorted(["北京市社会保险个人权益记录", "诚信声明", "相应数量的发明专利证书1",
+                             "相应数量的发明专利证书2"])  # kept: the download names
+    staff_login("r1", "initial_reviewer")
+    url = f"/admin/declaration_initial/details/?id={submitted}"
+    chinese = client.get(url).get_data(as_text=True)
+    assert "-诚信声明<" in chinese and "相应数量的发明专利证书2" in chinese
+    english(client)
+    page = client.get(url).get_data(as_text=True)
+    for label in ("Beijing social insurance record", "Integrity statement",
+                  "The invention patent certificates 1", "The invention patent certificates 2"):
+        assert label in page, label
+    assert "-诚信声明<" not in page and "相应数量的发明专利证书" not in page
+
+
+def test_permit_files_are_named_in_english_on_english_pages(client, app, staff_login,
+                                                            permitted):
+    from talentadmin.permits.models import PermitRevision
+
+    permitted("13800138000")
+    with app.app_context():
+        revision_id = db.session.execute(select(PermitRevision.id)).scalar_one()
+    english(client)
+    staff_login("r1", "initial_reviewer")
+    page = client.get(f"/admin/permit_review/details/?id={revision_id}").get_data(as_text=True)
+    assert "High-tech enterprise certificate" in page and "高新技术企业证书" not in page
+    assert re.search(r"Tax payment certificate 20\d\d", page) and "缴纳税费凭证" not in page
+
+
+def test_file_label_numbers_and_unknown_slots(app):
+    from types import SimpleNamespace
+
+    from talentadmin.core.filelabels import file_label
+
+    with app.test_request_context(headers={"Cookie": f"{LANG_COOKIE}=en"}):
+        tax = SimpleNamespace(slot="tax:2", label="2024年缴纳税费凭证（3）")
+        assert file_label(tax) == "Tax payment certificate 2024 3"
+        odd = SimpleNamespace(slot="other", label="其他材料")
+        assert file_label(odd) == "其他材料"
+    with app.test_request_context():
+        assert file_label(tax) == "2024年缴纳税费凭证（3）"  # Chinese pages: as stored
