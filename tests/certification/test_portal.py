@@ -481,6 +481,7 @@ def test_one_low_scored_character_corrected_is_approved_automatically(operator, 
     response = upload(client, _png(), "licence.png")
     html = client.get(response.headers["Location"]).get_data(as_text=True)
     assert 'id="code-uncertain"' in html and '<mark class="code-uncertain">C</mark>' in html
+    assert "Correct the character read unclearly (marked below)" in html
     (cert,) = certifications(app)
     assert cert.ocr_code_uncertain == "17" and cert.ocr_code_corrected_from is None
     response, _ = confirm(client, response, name=DONGGUAN, credit_code=TRUE_CODE)
@@ -535,7 +536,7 @@ def test_clearly_read_character_corrected_waits_for_staff(operator, client, app,
     ocr_reads(_code_lines("91441900MA2EAMXB8C", None))
     response = upload(client, _png(), "licence.png")
     html = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert 'id="code-uncertain"' not in html
+    assert 'id="code-uncertain"' not in html and "Correct it as printed" in html
     assert certifications(app)[0].ocr_code_uncertain == ""
     response, _ = confirm(client, response, name=DONGGUAN, credit_code=TRUE_CODE)
     assert response.status_code == 302
