@@ -153,3 +153,29 @@ def test_files_within_their_limits_and_a_corrected_id(language, unit, page, shot
     expect(page.get_by_role("status").filter(has_text=t["submitted"])).to_be_visible()
     expect(page.locator("main")).to_contain_text("1101**********0016")
     shot("4-submitted")
+
+
+@pytest.mark.parametrize("language", ["zh_Hans_CN", "en"])
+def test_the_image_code_refreshes_on_a_click(language, page, shot):
+    page.goto("/login")
+    if language == "en":
+        page.locator(".language-switch").get_by_role("button", name="English").click()
+    expect(page.locator(".language-switch .lang-current")).to_have_text(
+        TEXTS[language]["language_name"])
+    image = page.locator("img.captcha-img")
+    challenge = page.locator('input[name="sms-captcha_id"]')
+    old_id, old_src = challenge.input_value(), image.get_attribute("src")
+    expect(image).to_have_attribute("role", "button")
+    page.locator("#sms-captcha").fill("WXYZ")
+    image.click()
+    expect(challenge).not_to_have_value(old_id)
+    expect(image).not_to_have_attribute("src", old_src)
+    new_id = challenge.input_value()
+    assert image.get_attribute("src") == f"/captcha/{new_id}.png"
+    expect(page.locator("#sms-captcha")).to_have_value("")  # the answer to the old image goes
+    page.wait_for_function("img => img.complete && img.naturalWidth === 160",
+                           arg=image.element_handle())
+    shot("1-new-image")
+    image.focus()
+    page.keyboard.press("Enter")  # by keyboard too
+    expect(challenge).not_to_have_value(new_id)
