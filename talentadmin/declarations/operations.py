@@ -449,9 +449,7 @@ def record_outcome(ids, action: str, staff, decided_on: date, *, scope=None) -> 
 def _notify_dated(kind: str, rows: list[tuple[int, int, str]], day: date) -> None:
     """The notices of a dated outcome (``(declaration id, enterprise, name)``) and one SMS
     per enterprise naming its declarations, through the outbox (``core.notify``)."""
-    from flask_babel import force_locale
-
-    from ..core.notify import MESSAGES, queue_many
+    from ..core.notify import queue_many, sms_text
 
     if not rows:
         return
@@ -466,16 +464,8 @@ def _notify_dated(kind: str, rows: list[tuple[int, int, str]], day: date) -> Non
         by_user.setdefault(user_id, []).append(name)
     mobiles = dict(db.session.execute(select(EnterpriseUser.id, EnterpriseUser.mobile)
                                       .where(EnterpriseUser.id.in_(list(by_user)))).all())
-    messages = []
-    with force_locale("zh_Hans_CN"):
-        for user_id, names in by_user.items():
-            shown = "、".join(names[:5])
-            if len(names) > 5:
-                shown = _("%(names)s and %(count)d more", names=shown, count=len(names) - 5)
-            text = _("[Talent Introduction] %(message)s",
-                     message=str(MESSAGES[kind]) % {"name": shown, "date": when})
-            messages.append((mobiles[user_id], text, kind))
-    queue_many(messages)
+    queue_many([(mobiles[user_id], sms_text(kind, names=names, date=when), kind)
+                for user_id, names in by_user.items()])
 
 
 def add_comment(declaration: Declaration, staff, text: str) -> None:
