@@ -157,6 +157,7 @@ def test_cli_create_staff_takes_no_password_argument(runner):
 
 
 def test_seed_is_idempotent(runner, app):
+    from talentadmin.pages.defaults import DEFAULT_PAGES
     from talentadmin.pages.models import PageText
 
     for _ in range(2):
@@ -171,7 +172,7 @@ def test_seed_is_idempotent(runner, app):
         assert db.session.query(StaffUser).count() == 4
         assert db.session.query(EnterpriseUser).count() == 2  # a fresh one and a demo unit
         assert db.session.query(Certification).filter_by(status="approved").count() == 1
-        assert db.session.query(PageText).count() == 5
+        assert db.session.query(PageText).count() == len(DEFAULT_PAGES)
         statuses = [status for (status,) in db.session.query(Declaration.status)]
     assert len(statuses) == 26 and statuses.count("pending_initial") == 14  # a queue to work
 
