@@ -230,3 +230,19 @@ def test_withdrawal_notifies_the_enterprise(client, app, staff_login, three, out
         assert notice.params == {"name": "申报人0", "reason": "企业申请撤回"}
     sms = outbox.messages()[before:]
     assert len(sms) == 1 and "申报人0" in sms[0]["text"] and "企业申请撤回" in sms[0]["text"]
+
+
+def test_the_back_office_record_shows_the_outcome_and_its_date(client, app, reported):
+    bulk(client, "declaration_all", "list", reported[:1], decided_on=today(app))
+    page = client.get(f"/admin/declaration_all/details/?id={reported[0]}").get_data(
+        as_text=True)
+    assert 'id="bureau-outcome">On the list of talents proposed for introduction' in page
+    with app.test_request_context():
+        from flask_babel import force_locale, format_date
+
+        with force_locale("en"):
+            shown = format_date(local_today())
+    assert shown in page
+    other = client.get(f"/admin/declaration_all/details/?id={reported[1]}").get_data(
+        as_text=True)
+    assert 'id="bureau-outcome"' not in other
