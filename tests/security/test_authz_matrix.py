@@ -150,7 +150,8 @@ VIEWS = {
         extra=("file", "decide", "comment", "bulk_all", "search_view")),
     "declaration_all": View(
         ("admin", "supervisor"), "declaration", SUBMITTED, edit=("admin",),
-        actions={"report": ("supervisor",), "withdraw": ("admin",)},
+        actions={"report": ("supervisor",), "list": ("supervisor",),
+                 "not_list": ("supervisor",), "withdraw": ("admin",)},
         decisions={"pass_initial": ("admin",), "reject_initial": ("admin",),
                    "pass_second": ("admin",), "reject_second": ("admin",),
                    "withdraw": ("admin",), "report": ("supervisor",)},
