@@ -34,6 +34,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -163,7 +164,16 @@ CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def upload(base: str, user_id: int, licence: Path) -> tuple[float, float, int]:
-    """Sign in, open the upload page, post the licence: (start, end, status)."""
+    """Sign in, open the upload page, post the licence: (start, end, status); an error
+    status (a 503 when the database stayed locked) ends the upload there."""
+    started = time.time()
+    try:
+        return _upload(base, user_id, licence)
+    except urllib.error.HTTPError as error:
+        return started, time.time(), error.code
+
+
+def _upload(base: str, user_id: int, licence: Path) -> tuple[float, float, int]:
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     opener.open(f"{base}/bench/sign-in/{user_id}", timeout=60).read()
@@ -188,6 +198,7 @@ def burst(base: str, users: list[int], mode: str, worker) -> dict:
     inbox, outbox = worker if worker else (None, None)
     answers: dict[int, tuple[float, float, int]] = {}
     probes: list[float] = []
+    probe_errors: list[int] = []
     running = threading.Event()
     running.set()
     gate = threading.Barrier(len(users) + 1)
@@ -196,13 +207,16 @@ def burst(base: str, users: list[int], mode: str, worker) -> dict:
         licence = LICENCES[index % len(LICENCES)]
         gate.wait()
         answers[index] = upload(base, user_id, licence)
-        if inbox is not None:
+        if inbox is not None and answers[index][2] == 200:
             inbox.put((index, str(licence)))
 
     def probe() -> None:
         while running.is_set():
             started = time.perf_counter()
-            urllib.request.urlopen(f"{base}/", timeout=300).read()  # noqa: S310
+            try:
+                urllib.request.urlopen(f"{base}/", timeout=300).read()  # noqa: S310
+            except urllib.error.HTTPError:
+                probe_errors.append(1)
             probes.append(time.perf_counter() - started)
             time.sleep(0.05)  # the probe's own pace, not a wait for a result
 
@@ -216,15 +230,17 @@ def burst(base: str, users: list[int], mode: str, worker) -> dict:
         thread.join()
     done: dict[int, float] = {}
     if outbox is not None:
-        while len(done) < len(users):
+        while len(done) < sum(1 for a in answers.values() if a[2] == 200):
             index, at, _ = outbox.get(timeout=600)
             done[index] = at
     running.clear()
     prober.join()
-    waits = [(done[i] if i in done else answers[i][1]) - answers[i][0] for i in answers]
+    read = [i for i in answers if answers[i][2] == 200]  # uploads that reached the reading
+    waits = [(done[i] if i in done else answers[i][1]) - answers[i][0] for i in read] or [0]
     requests = [end - start for start, end, _ in answers.values()]
     probes.sort()
     return {"mode": mode, "statuses": sorted({s for _, _, s in answers.values()}),
+            "uploads_failed": len(answers) - len(read), "probe_errors": len(probe_errors),
             "result_p50_s": round(statistics.median(waits), 2), "result_max_s": round(max(waits), 2),
             "request_p50_s": round(statistics.median(requests), 2),
             "request_max_s": round(max(requests), 2),
@@ -269,6 +285,8 @@ def main(argv=None) -> int:
     for mode, rows in runs.items():
         result[mode] = {key: statistics.median(r[key] for r in rows)
                         for key in rows[0] if key.endswith(("_s", "_ms"))}
+        result[mode]["uploads_failed"] = sum(r["uploads_failed"] for r in rows)
+        result[mode]["probe_errors"] = sum(r["probe_errors"] for r in rows)
         result[mode]["statuses"] = sorted({s for r in rows for s in r["statuses"]})
     for key in ("result_p50_s", "result_max_s", "probe_p50_ms", "probe_p95_ms",
                 "probe_max_ms"):
