@@ -3,15 +3,15 @@
 Every figure comes from a handful of GROUP BY queries (never one per declaration):
 
 1. the rounds, for the switch;
-2. counts by status and rejection stage;
+2. counts by status and rejection stage, and of the completed ones reported to the
+   municipal bureau by its outcome;
 3. counts by district × field × condition (district and field of the unit's permit
    revision in force), summed per dimension in Python;
 4. submissions per UTC hour, turned into local days in Python (portable: ``EXTRACT``
    works on SQLite and PostgreSQL alike, and the local day is exact for any zone whose
    offset is a whole number of hours, such as Asia/Shanghai);
 5. the time spent in each review stage, from the status timeline with a window function;
-6. the reference labels of the codes shown, in the reader's language;
-7. the completed declarations reported to the municipal bureau and its outcomes.
+6. the reference labels of the codes shown, in the reader's language.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from flask_babel import get_timezone
-from sqlalchemy import and_, case, extract, func, select
+from sqlalchemy import and_, extract, func, select
 
 from ..core.models import StatusChange
 from ..extensions import db
@@ -30,6 +30,7 @@ from ..reference.models import ReferenceItem
 from . import workflow
 from .models import Declaration, Round
 
+BUREAU_FIGURES = ("reported", workflow.LISTED, workflow.NOT_LISTED, "awaiting")
 SUBMITTED_STATES = (workflow.PENDING_INITIAL, workflow.PENDING_SECOND, workflow.COMPLETED,
                     workflow.REJECTED)
 STAGE_STATES = {"initial": workflow.PENDING_INITIAL, "second": workflow.PENDING_SECOND}
@@ -81,24 +82,35 @@ def default_round(rounds: list[Round], now: datetime | None = None) -> Round | N
     return rounds[0] if rounds else None
 
 
-def status_counts(round_id: int) -> tuple[int, dict[str, int], dict[str, int]]:
-    """(drafts, {status: n} without drafts, {stage: n} of the rejected)."""
+def status_counts(round_id: int) -> tuple[int, dict[str, int], dict[str, int], dict[str, int]]:
+    """(drafts, {status: n} without drafts, {stage: n} of the rejected, the bureau's
+    figures) in one GROUP BY. The bureau's figures (``BUREAU_FIGURES``): the completed
+    declarations reported to the municipal bureau, on its list of talents proposed for
+    introduction, not on it, and still awaiting its decision (a declaration withdrawn after
+    the report is not counted)."""
+    reported = Declaration.reported_at.is_not(None)
     rows = db.session.execute(
-        select(Declaration.status, Declaration.rejected_stage, func.count(Declaration.id))
+        select(Declaration.status, Declaration.rejected_stage, Declaration.bureau_outcome,
+               reported, func.count(Declaration.id))
         .where(Declaration.round_id == round_id)
-        .group_by(Declaration.status, Declaration.rejected_stage)
+        .group_by(Declaration.status, Declaration.rejected_stage, Declaration.bureau_outcome,
+                  reported)
     ).all()
     by_status: dict[str, int] = dict.fromkeys(SUBMITTED_STATES, 0)
     by_stage: dict[str, int] = dict.fromkeys(workflow.STAGES, 0)
+    bureau: dict[str, int] = dict.fromkeys(BUREAU_FIGURES, 0)
     drafts = 0
-    for status, stage, count in rows:
+    for status, stage, outcome, was_reported, count in rows:
         if status == workflow.DRAFT:
             drafts += count
             continue
         by_status[status] = by_status.get(status, 0) + count
         if status == workflow.REJECTED and stage in by_stage:
             by_stage[stage] += count
-    return drafts, by_status, by_stage
+        if status == workflow.COMPLETED and was_reported:
+            bureau["reported"] += count
+            bureau[outcome if outcome in workflow.OUTCOMES else "awaiting"] += count
+    return drafts, by_status, by_stage, bureau
 
 
 def dimension_counts(round_id: int) -> dict[str, list[tuple[str | None, int]]]:
@@ -207,35 +219,13 @@ def reference_labels(codes: dict[str, set[str]]) -> dict[tuple[str, str], str]:
     return labels
 
 
-BUREAU_FIGURES = ("reported", workflow.LISTED, workflow.NOT_LISTED, "awaiting")
-
-
-def bureau_counts(round_id: int) -> dict[str, int]:
-    """The round's completed declarations reported to the municipal bureau, on its list
-    of talents proposed for introduction, not on it, and still awaiting its decision (one
-    query; a declaration withdrawn after the report is not counted)."""
-    def outcome(value):
-        return func.coalesce(func.sum(case((Declaration.bureau_outcome == value, 1),
-                                           else_=0)), 0)
-
-    reported, listed, not_listed = db.session.execute(
-        select(func.count(Declaration.id), outcome(workflow.LISTED),
-               outcome(workflow.NOT_LISTED))
-        .where(Declaration.round_id == round_id, Declaration.status == workflow.COMPLETED,
-               Declaration.reported_at.is_not(None))
-    ).one()
-    return {"reported": reported, workflow.LISTED: int(listed),
-            workflow.NOT_LISTED: int(not_listed),
-            "awaiting": reported - int(listed) - int(not_listed)}
-
-
 def collect(round_: Round, tz=None) -> RoundStats:
     stats = RoundStats(round=round_)
-    stats.drafts, stats.by_status, stats.rejected_by_stage = status_counts(round_.id)
+    (stats.drafts, stats.by_status, stats.rejected_by_stage,
+     stats.bureau) = status_counts(round_.id)
     stats.by_dimension = dimension_counts(round_.id)
     stats.per_day = submissions_per_day(round_.id, tz or get_timezone() or UTC)
     stats.stage_times = stage_times(round_.id)
-    stats.bureau = bureau_counts(round_.id)
     return stats
 
 
