@@ -179,3 +179,29 @@ def test_the_image_code_refreshes_on_a_click(language, page, shot):
     image.focus()
     page.keyboard.press("Enter")  # by keyboard too
     expect(challenge).not_to_have_value(new_id)
+
+
+@pytest.mark.parametrize("language", ["zh_Hans_CN", "en"])
+def test_a_request_over_its_cap_gets_a_page_with_the_way_back(language, unit, page, shot, app,
+                                                              tmp_path, monkeypatch):
+    """The cap made small for the test: the page names it and leads back to the form."""
+    t = TEXTS[language]
+    monkeypatch.setattr(app.view_functions["declarations.new"], "max_content_length", 2 * MB)
+    page.goto("/login?mode=password")
+    if language == "en":
+        page.locator(".language-switch").get_by_role("button", name="English").click()
+    expect(page.locator(".language-switch .lang-current")).to_have_text(t["language_name"])
+    label(page, t["mobile"]).fill(MOBILE)
+    label(page, t["password"]).fill(PASSWORD)
+    page.get_by_role("button", name=t["log_in"], exact=True).click()
+    page.wait_for_url("**/")
+    page.goto("/talent/declarations/new")
+    label(page, t["name"]).fill("张三")
+    page.locator("input#social_insurance").set_input_files(
+        big_pdf(tmp_path / "social-insurance.pdf", 3 * MB))
+    page.get_by_role("button", name=t["submit"], exact=True).click()
+    expect(page.locator("main")).to_contain_text("2 MB")
+    shot("1-over-the-cap")
+    page.locator("main a.btn").click()
+    page.wait_for_url("**/talent/declarations/new")
+    expect(label(page, t["name"])).to_be_visible()
