@@ -236,6 +236,7 @@ PORTAL = {
     "permits.apply": enterprise_page(AWAY),  # to the change already under review
     "certification.confirm": own_record(
         "certification", lambda obj: OK if obj.state == "recognised" else AWAY),
+    "certification.licence_preview": own_record("certification"),
     "declarations.detail": own_record("declaration"),
     "declarations.edit": own_record(
         "declaration", lambda obj: OK if obj.state in ("draft", "rejected") else AWAY),
