@@ -1,0 +1,119 @@
+"""The portal home in a real browser, in Chinese (the default) and in English: 通知公告 and
+政策文件 side by side with their dates, a notice opened on its own page, the 操作指南
+downloaded as the PDF an admin uploaded, 常见问题, the footer's 主办单位 and 备案 numbers, and,
+once an enterprise has signed in, the step bar 注册 → 认证 → 开通 → 申报 on one row with the
+current step marked.
+
+New strings are asserted in English only (the Chinese catalog is filled later); in Chinese
+the office's own texts and the page's structure are checked."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+from werkzeug.datastructures import FileStorage
+
+from talentadmin.extensions import db
+from talentadmin.pages import operations
+from talentadmin.pages.models import PageText, PortalItem
+
+from ..conftest import PASSWORD, pdf_bytes
+
+pytestmark = pytest.mark.browser
+
+expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").expect
+
+NOTICE = {"zh_Hans_CN": "关于开展2026年度引进人才需求申报工作的通知",
+          "en": "Notice on the 2026 talent-introduction declaration"}
+POLICY = {"zh_Hans_CN": "朝阳区引进人才管理办法", "en": "Chaoyang talent-introduction measures"}
+
+
+def publish(app) -> bytes:
+    guide = pdf_bytes()
+    with app.test_request_context():
+        db.session.add_all([
+            PortalItem(kind="notice", title_zh=NOTICE["zh_Hans_CN"], title_en=NOTICE["en"],
+                       body_zh="各有关单位：\n申报时间为3月1日至3月31日。",
+                       body_en="To all units:\nDeclarations are open from 1 to 31 March.",
+                       published_on=date(2026, 3, 1), published=True),
+            PortalItem(kind="policy", title_zh=POLICY["zh_Hans_CN"], title_en=POLICY["en"],
+                       body_zh="第一条 为做好人才引进工作……", body_en="Article 1 …",
+                       published_on=date(2025, 12, 20), published=True),
+        ])
+        operations.replace_file(FileStorage(io.BytesIO(guide), filename="操作指南.pdf"))
+        icp = db.session.query(PageText).filter_by(key="icp_record").one()
+        icp.body_zh = "京ICP备12345678号"
+        db.session.commit()
+    return guide
+
+
+def choose_language(page, language: str) -> None:
+    if language == "en":
+        page.locator(".language-switch").get_by_role("button", name="English").click()
+    expect(page.locator("html")).to_have_attribute(
+        "lang", "en" if language == "en" else "zh-Hans")
+
+
+@pytest.mark.parametrize("language", ["zh_Hans_CN", "en"])
+def test_portal_home(language, app, page, shot, make_enterprise, tmp_path):
+    guide = publish(app)
+    make_enterprise("13800138000")
+    page.goto("/")
+    choose_language(page, language)
+    shot("home")
+
+    notices, policies = page.locator("#home-announcements"), page.locator("#home-policies")
+    expect(notices.get_by_role("link", name=NOTICE[language])).to_be_visible()
+    expect(notices).to_contain_text("2026-03-01")
+    expect(policies.get_by_role("link", name=POLICY[language])).to_be_visible()
+    # the two lists side by side at 1280 px, each a box of its own
+    a, b = notices.bounding_box(), policies.bounding_box()
+    assert abs(a["y"] - b["y"]) < 2 and a["x"] + a["width"] <= b["x"]
+    expect(page.locator("#home-faq")).to_contain_text(
+        "问：个人可以申报吗？" if language != "en" else "Q: Can an individual declare?")
+    footer = page.locator(".site-footer")
+    expect(footer.get_by_role("link", name="京ICP备12345678号")).to_have_attribute(
+        "href", "https://beian.miit.gov.cn/")
+    expect(footer).to_contain_text("中共北京市朝阳区委人才工作领导小组办公室"
+                                   if language != "en" else "Talent Work Office")
+    expect(page.locator("#footer-police_record")).to_have_count(0)  # left empty: not shown
+    expect(page.locator(".step-bar")).to_have_count(0)  # nobody signed in
+    if language == "en":
+        expect(page.locator("#home-guide")).to_contain_text("Download the operation guide")
+
+    with page.expect_download() as download_info:
+        page.locator("#home-guide a[href='/guide']").click()
+    saved = tmp_path / "guide.pdf"
+    download_info.value.save_as(saved)
+    assert saved.read_bytes() == guide
+
+    notices.get_by_role("link", name=NOTICE[language]).click()
+    expect(page.locator("h1")).to_have_text(NOTICE[language])
+    expect(page.locator(".portal-article")).to_contain_text(
+        "申报时间为3月1日至3月31日。" if language != "en" else "open from 1 to 31 March")
+    if language == "en":
+        expect(page.locator(".portal-article")).to_contain_text("Published on 2026-03-01")
+    shot("notice")
+
+    # an enterprise signs in: the step bar shows where it stands, on one row
+    page.goto("/login?mode=password")
+    page.locator("#pw-mobile").fill("13800138000")
+    page.locator("#pw-password").fill(PASSWORD)
+    page.locator("#pw-submit").click()
+    page.goto("/")
+    bar = page.locator(".step-bar")
+    expect(bar).to_be_visible()
+    expect(bar.locator(".step")).to_have_count(4)
+    expect(bar.locator("#step-register")).to_have_class("step step-done")
+    expect(bar.locator("#step-certify")).to_have_attribute("aria-current", "step")
+    expect(bar.locator(".step-todo")).to_have_count(2)
+    tops = {round(bar.locator(".step").nth(i).bounding_box()["y"]) for i in range(4)}
+    assert len(tops) == 1, tops
+    if language == "en":
+        expect(bar).to_contain_text("Register")
+        expect(bar.locator("#step-certify")).to_contain_text("Certify")
+    bar.locator("#step-certify a").click()
+    assert "/certification/" in page.url  # 我的认证 (its upload page, none yet)
+    shot("steps")
