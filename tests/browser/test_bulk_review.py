@@ -60,10 +60,11 @@ def test_bulk_reject_with_a_reason_in_chinese(app, contexts, shot, make_staff, q
     admin.get_by_label("常用原因").select_option(label="附件材料不完整，请补充上传后重新提交。")
     admin.locator("#bulk-reason").fill("缺少学位证书扫描件")
     admin.once("dialog", lambda dialog: dialog.accept())
-    admin.get_by_role("button", name="选中的").click()
+    admin.get_by_role("button", name="批量操作").click()
     admin.locator('[data-model-action="reject_initial"]').click()
     admin.wait_for_load_state()
-    expect(admin.locator(".alert").filter(has_text="已处理 3 条")).to_be_visible()
+    expect(admin.locator(".alert").filter(  # zh or en: the message's words, before the catalogs
+        has_text=re.compile(r"(初审未通过|Not approved in the initial review):? 3"))).to_be_visible()
     shot("rejected", admin)
 
     with app.app_context():
@@ -77,7 +78,7 @@ def test_filter_the_queue_by_status_and_reset(app, contexts, make_staff, queue):
     """The grid's filter bar (Flask-Admin's filter script over our markup) in Chinese."""
     admin = initial_queue(contexts, make_staff)
 
-    admin.get_by_role("link", name="添加筛选器").click()
+    admin.get_by_role("button", name="筛选", exact=True).click()
     admin.locator(".field-filters a.filter", has_text="状态").click()
     # select2 hides the native select; set it as select2 does
     admin.locator("table.filters select.filter-val").select_option(label="待复审", force=True)
@@ -85,5 +86,5 @@ def test_filter_the_queue_by_status_and_reset(app, contexts, make_staff, queue):
     admin.wait_for_url(re.compile(r"flt\d+_\d+=pending_second"))
     expect(admin.get_by_role("row").filter(has_text="申报人")).to_have_count(0)
     expect(admin.get_by_role("link", name="列表 (0)")).to_be_visible()
-    admin.get_by_role("link", name="重置筛选器").click()
+    admin.get_by_role("link", name="清除筛选").click()
     expect(admin.get_by_role("row").filter(has_text="申报人")).to_have_count(3)

@@ -172,13 +172,15 @@ def test_bulk_decisions_in_the_queue(client, app, staff_login, make_enterprise, 
     assert re.findall(r'data-model-action="(\w+)"', page) == ["approve", "reject"]
     assert 'id="bulk-reason"' in page
     page = _bulk(client, "certification_queue", "approve", [first, second, 99999, "abc"])
-    assert "已处理 2 条" in page and "跳过 2 条" in page
+    assert re.search(r"(单位认证审核通过|Certification approved):? 2", page)  # zh or en: the
+    assert re.search(r"跳过 2 条|2 skipped", page)  # message's new words, before the catalogs
     assert [_cert(app, i).status for i in (first, second, third)] == [
         "approved", "approved", "manual_review"]
     page = _bulk(client, "certification_all", "reject", [first, third], reason="  ")
     assert "请填写不通过的原因" in page and _cert(app, third).status == "manual_review"
     page = _bulk(client, "certification_all", "reject", [first, third], reason="执照模糊")
-    assert "已处理 1 条" in page and "跳过 1 条" in page  # the first was approved already
+    assert re.search(r"(单位认证审核不通过|Certification not approved):? 1", page)
+    assert re.search(r"跳过 1 条|1 skipped", page)  # the first was approved already
     assert _cert(app, third).status == "rejected" and _cert(app, third).reason == "执照模糊"
     with app.app_context():
         from talentadmin.core.models import Notice

@@ -94,3 +94,15 @@ def test_the_login_code_sms_is_the_same_from_either_language(client, portal, out
     assert "[Talent Introduction]" not in english
     same = re.compile(r"\d{6}")
     assert same.sub("CODE", chinese) == same.sub("CODE", english)  # one language
+
+
+def test_no_sms_is_composed_outside_the_signature():
+    """Every SMS text gets its head from ``sms.signed``: no feature writes a signature of
+    its own (the old ``[Talent Introduction]`` prefix) into a catalog string."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "talentadmin"
+    offenders = [str(path.relative_to(root)) for path in root.rglob("*.py")
+                 if "[Talent Introduction]" in path.read_text("utf-8")
+                 or "【人才引进】" in path.read_text("utf-8")]
+    assert offenders == []
