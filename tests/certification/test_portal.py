@@ -629,3 +629,13 @@ def test_pdf_licence_is_shown_as_its_first_page(operator, client, app, portal, m
     portal.login_password("13900139000", PASSWORD)
     assert client.get(src).status_code == 404  # another account
     assert client.get("/certification/999999/licence.png").status_code == 404
+
+
+def test_licence_picture_of_a_lost_file_is_404_not_500(operator, client, app):
+    from talentadmin.core import storage
+
+    upload(client, _png(), "licence.png")
+    (cert,) = certifications(app)
+    with app.app_context():
+        storage.path_of(db.session.get(Attachment, cert.licence_id)).unlink()
+    assert client.get(f"/certification/{cert.id}/licence.png").status_code == 404
