@@ -158,9 +158,11 @@ def test_a_file_over_its_limit_is_refused_beside_it_and_the_rest_kept(unit, app)
 def test_the_limit_is_written_beside_every_file_field(unit, client):
     page = client.get(NEW).get_data(as_text=True)
     for name in ("social_insurance", "integrity", "evidence"):
-        assert f'data-max-bytes="{storage.MAX_BYTES}"' in re.search(
-            rf'<input[^>]*id="{name}"[^>]*>', page).group(0)
+        field = re.search(rf'<input[^>]*id="{name}"[^>]*>', page).group(0)
+        assert f'data-max-bytes="{storage.MAX_BYTES}"' in field
+        assert 'data-too-large="The file is larger than 10 MB.' in field  # said when chosen
     assert page.count("Each file at most 10 MB.") == 3
+    assert re.search(r'<script src="/static/file-limits\.js[^"]*" defer>', page)
 
 
 @pytest.mark.parametrize("url", [NEW, "edit"])
