@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_admin.actions import action
+from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import get_timezone, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -85,7 +86,11 @@ class PortalItemView(RoleModelView):
                            "updated_at")
     column_default_sort = [("published_on", True), ("id", True)]
     column_searchable_list = ("title_zh", "title_en")
-    column_filters = ("kind", "published", "published_on")
+    column_filters = (
+        FilterEqual(PortalItem.kind, _l("Section"), options=list(ITEM_KINDS.items())),
+        "published",
+        "published_on",
+    )
     column_formatters = {"kind": lambda _v, _c, model, _n: model.kind_label}
     form_columns = ITEM_FIELDS
     form_overrides = {"kind": SelectField, "body_zh": TextAreaField, "body_en": TextAreaField}

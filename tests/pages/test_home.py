@@ -578,3 +578,39 @@ def test_a_permission_waiting_for_review_shows_its_state(client, app, portal, ce
     assert steps(page)["open"] == "current"
     note = page.split('id="step-open"')[1].split("</li>")[0]
     assert f'<span class="step-note">{pending}</span>' in note
+
+
+def test_every_filter_of_the_items_grid_alone_and_together(client, app, staff_login):
+    add_item(app, title="已发布通知", on=date(2026, 3, 1))
+    add_item(app, title="草稿通知", on=date(2026, 3, 2), published=False)
+    add_item(app, kind="policy", title="已发布政策", on=date(2025, 1, 1))
+    staff_login("boss", "admin")
+    grid = "/admin/portal_item/"  # filters: 0 section, 1-2 published, 3-9 date
+
+    def shown(query: str) -> set[str]:
+        response = client.get(grid + "?" + query)
+        assert response.status_code == 200, query
+        html = response.get_data(as_text=True)
+        return {title for title in ("已发布通知", "草稿通知", "已发布政策") if title in html}
+
+    assert shown("") == {"已发布通知", "草稿通知", "已发布政策"}
+    assert shown("search=政策") == {"已发布政策"}
+    assert shown("flt0_0=policy") == {"已发布政策"}
+    assert shown("flt0_0=notice") == {"已发布通知", "草稿通知"}
+    assert shown("flt0_0=news") == set()  # no such section
+    assert shown("flt0_1=1") == {"已发布通知", "已发布政策"}
+    assert shown("flt0_1=0") == {"草稿通知"}
+    assert shown("flt0_0=notice&flt1_1=1") == {"已发布通知"}
+    assert shown("flt0_0=notice&flt1_1=1&search=政策") == set()
+    assert shown("flt0_2=1") == {"草稿通知"}
+    assert shown("flt0_3=2026-03-02") == {"草稿通知"}
+    assert shown("flt0_4=2026-03-02") == {"已发布通知", "已发布政策"}
+    assert shown("flt0_5=2026-01-01") == {"已发布通知", "草稿通知"}
+    assert shown("flt0_6=2026-01-01") == {"已发布政策"}
+    assert shown("flt0_7=2026-03-01+to+2026-03-31") == {"已发布通知", "草稿通知"}
+    assert shown("flt0_8=2026-03-01+to+2026-03-31") == {"已发布政策"}
+    assert shown("flt0_9=1") == set()
+    assert shown("flt0_0=policy&flt1_6=2026-01-01&flt2_1=1") == {"已发布政策"}
+    for odd in ("flt0_1=maybe", "flt0_3=yesterday", "flt0_3=2026-99-99", "sort=99",
+                "page=-1", "page=999999999999"):
+        assert client.get(grid + "?" + odd).status_code == 200, odd
