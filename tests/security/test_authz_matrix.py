@@ -157,7 +157,8 @@ VIEWS = {
                    "withdraw": ("admin",), "report": ("supervisor",)},
         extra=("file", "decide", "comment", "bulk_all", "search_view", "municipal_export",
                "export_job", "export_download", "export_restart")),
-    "enterprise_user": View(ALL_STAFF, "account", edit=("admin",)),
+    "enterprise_user": View(ALL_STAFF, "account", edit=("admin",),
+                            extra=("mobile_view", "move_view", "evidence_view")),
     "staff_user": View(("admin",), "staff", edit=("admin",), create=("admin",)),
     "round": View(ALL_STAFF, "round", edit=("admin",), create=("admin",)),
     "reason_template": View(ALL_STAFF, "reason_template", edit=("admin",), create=("admin",)),
@@ -209,6 +210,10 @@ def admin_rule(view_name: str, endpoint: str):
         # an import job: none here, so a 404 for the admins who may follow any
         "job": lambda role, obj: MISSING,
         "report": lambda role, obj: MISSING,
+        # the account procedures (admins): no account named, so a 404 for admins
+        "mobile_view": lambda role, obj: MISSING if role == "admin" else FORBIDDEN,
+        "move_view": lambda role, obj: MISSING if role == "admin" else FORBIDDEN,
+        "evidence_view": lambda role, obj: MISSING,
     }
     return staff_rule(view, rules[endpoint])
 
@@ -255,6 +260,7 @@ OPEN = ACTORS
 POSTS = {
     "accounts.login": OPEN, "accounts.logout": OPEN, "admin.login": OPEN, "admin.logout": OPEN,
     "portal.set_language": OPEN,
+    "accounts.captcha_new": OPEN,  # a new image code for the login and mobile pages
     **dict.fromkeys(("accounts.profile", "accounts.mobile", "accounts.password",
                      "accounts.notices", "certification.upload", "certification.confirm",
                      "declarations.new", "declarations.edit", "permits.apply"), ENTERPRISES),
@@ -282,6 +288,8 @@ def post_roles(view_name: str, endpoint: str, action: str | None = None) -> tupl
         return ("admin",)
     if endpoint == "export_restart":
         return ("supervisor",)
+    if endpoint in ("mobile_view", "move_view"):  # the account procedures
+        return ("admin",)
     raise KeyError(endpoint)
 
 
