@@ -387,3 +387,11 @@ def test_a_move_over_changed_records_is_refused(unit, newcomer, app, admin, port
     before = holdings(app, unit)
     assert "out of date" in flashed(admin, confirm(admin, url, page))
     assert holdings(app, unit) == before and events(app, "enterprise.unit_move_in") == []
+
+
+def test_the_conflict_page_tells_the_new_operator_what_to_do(newcomer, app, outbox):
+    browser = enterprise_browser(app, outbox, OTHER)
+    english(browser)
+    page = browser.get("/certification/").get_data(as_text=True)
+    assert 'id="conflict-next"' in page
+    assert "ask the talent office to move the unit to it" in page
