@@ -395,3 +395,26 @@ def test_the_conflict_page_tells_the_new_operator_what_to_do(newcomer, app, outb
     page = browser.get("/certification/").get_data(as_text=True)
     assert 'id="conflict-next"' in page
     assert "ask the talent office to move the unit to it" in page
+
+
+def test_of_two_confirmations_at_once_one_wins(unit, app, admin, monkeypatch):
+    """The other confirmation commits between this one's checks and its write (simulated at
+    the last check): the compare-and-set on the account's stamp refuses this one."""
+    from sqlalchemy import update
+
+    from talentadmin.accounts import transfer
+
+    url = f"/admin/enterprise_user/mobile/?id={unit}"
+    page = start(admin, url, new_mobile=NEW).get_data(as_text=True)
+    checked = transfer.check_new_mobile
+
+    def meanwhile(user, new_mobile):
+        checked(user, new_mobile)
+        db.session.execute(update(EnterpriseUser).where(EnterpriseUser.id == user.id)
+                           .values(security_stamp="0" * 16, mobile="13600136000")
+                           .execution_options(synchronize_session=False))
+
+    monkeypatch.setattr(transfer, "check_new_mobile", meanwhile)
+    assert "out of date" in flashed(admin, confirm(admin, url, page))
+    assert account(app, unit).mobile == OLD and procedure_sms(app) == []
+    assert events(app, "enterprise.mobile_reassign") == []
