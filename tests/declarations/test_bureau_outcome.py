@@ -246,3 +246,37 @@ def test_the_back_office_record_shows_the_outcome_and_its_date(client, app, repo
     other = client.get(f"/admin/declaration_all/details/?id={reported[1]}").get_data(
         as_text=True)
     assert 'id="bureau-outcome"' not in other
+
+
+@pytest.mark.real_commits
+def test_two_connections_recording_the_same_rows_move_each_once(app, reported):
+    """Two supervisors, two database connections, the same rows at the same moment: the
+    first UPDATE holds them until it commits; the second then finds them recorded."""
+    import threading
+    from types import SimpleNamespace
+
+    supervisors = [SimpleNamespace(id=None, username=name, role_names=("supervisor",))
+                   for name in ("a", "b")]
+    day = local_day(app)
+    outcomes = {}
+    first_updated = threading.Event()
+
+    def second():
+        with app.test_request_context():
+            first_updated.wait()
+            outcomes["b"] = operations.record_outcome(reported, "list", supervisors[1], day)
+            db.session.commit()
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with app.test_request_context():
+        outcomes["a"] = operations.record_outcome(reported, "list", supervisors[0], day)
+        first_updated.set()
+        db.session.commit()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert sorted(outcomes["a"].done) == reported[:2]
+    assert outcomes["b"].done == [] and outcomes["b"].skipped == {"state": 3}
+    with app.app_context():
+        assert db.session.execute(select(db.func.count(AuditEvent.id)).where(
+            AuditEvent.action == "declaration.list")).scalar() == 2

@@ -21,7 +21,8 @@ from talentadmin.declarations.forms import DeclarationForm
 from talentadmin.declarations.models import Declaration, Round
 from talentadmin.extensions import db
 
-from ..conftest import PASSWORD, csrf_in, staff_client
+from ..conftest import PASSWORD, Portal, csrf_in, staff_client
+from ..reliability.live_server import in_parallel
 from .test_portal import declaration_data
 from .test_round_times import BEIJING, clock  # noqa: F401  (the fixed clock fixture)
 from .test_workflow import decide
@@ -266,3 +267,25 @@ def test_a_zone_independent_last_day(app):
         end = round_.correction_end(datetime(2030, 3, 4, 15, 30))
     assert end == datetime(2030, 3, 5, 16, 0)  # 2030-03-06 00:00 in Beijing
     assert BEIJING is not None
+
+
+@pytest.mark.real_commits
+def test_two_resubmissions_at_the_same_moment_move_it_once(
+        app, rejected, clock, portal, client):  # noqa: F811
+    """Two sessions of the enterprise post the same rejected declaration at the same moment,
+    inside the window after the round closed: one resubmits it, the other is told it was
+    already submitted (never an error); one timeline row, one audit event."""
+    login_at(clock, portal, client, DAY + timedelta(days=2), "12:00")
+    other = app.test_client()
+    Portal(other, app, None).login_password(MOBILE, PASSWORD)
+    forms = [resubmission(client, rejected, major="软件工程"),
+             resubmission(other, rejected, major="数学")]
+    responses = in_parallel([lambda: post(client, rejected, forms[0]),
+                             lambda: post(other, rejected, forms[1])])
+    assert sorted(r.status_code for r in responses) == [302, 302], [
+        r.get_data(as_text=True)[:300] for r in responses]
+    with app.app_context():
+        d = db.session.get(Declaration, rejected)
+        assert d.status == "pending_initial" and d.major in ("软件工程", "数学")
+        assert db.session.execute(select(func.count()).select_from(StatusChange).where(
+            StatusChange.action == "resubmit")).scalar() == 1
