@@ -117,3 +117,71 @@ def test_portal_home(language, app, page, shot, make_enterprise, tmp_path):
     bar.locator("#step-certify a").click()
     assert "/certification/" in page.url  # 我的认证 (its upload page, none yet)
     shot("steps")
+
+
+CSP_LISTENER = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation', function (e) {
+  window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || '') + ' ' + (e.sample || ''));
+});
+"""
+
+
+@pytest.mark.parametrize("language", ["zh_Hans_CN", "en"])
+def test_admin_writes_a_notice_and_uploads_the_guide(language, contexts, shot, make_staff,
+                                                     tmp_path):
+    """An admin adds a notice in the back office (under its CSP), saves it unpublished,
+    publishes it from the grid, uploads the guide; the portal shows both."""
+    make_staff("editor", "admin")
+    admin = contexts.new_page()
+    admin.context.add_init_script(CSP_LISTENER)
+    admin.goto("/admin/login")
+    admin.context.add_cookies([{"name": "lang", "value": "en" if language == "en" else
+                                "zh_Hans_CN", "url": admin.url}])
+    admin.goto("/admin/login")
+    admin.locator("input[name=username]").fill("editor")
+    admin.locator("input[name=password]").fill(PASSWORD)
+    admin.locator("input[name=password]").press("Enter")
+    admin.wait_for_url("**/admin/")
+
+    admin.goto("/admin/portal_item/new/")
+    admin.locator("input[name=published_on]").fill("2026-04-02")  # its picker opens
+    admin.locator("input[name=title_zh]").click()  # and closes
+    admin.locator("select[name=kind]").select_option("notice")
+    admin.locator("input[name=title_zh]").fill("关于受理材料补正的通知")
+    admin.locator("textarea[name=body_zh]").fill("请于三个工作日内补正。")
+    admin.locator("input[name=title_en]").fill("On correcting submitted materials")
+    admin.locator("textarea[name=body_en]").fill("Please correct within three working days.")
+    shot("new-notice", admin)
+    admin.locator("input[type=submit]").first.click()
+    expect(admin.locator("table.model-list")).to_contain_text("关于受理材料补正的通知")
+
+    portal = contexts.new_page()
+    portal.goto("/")
+    expect(portal.locator("#home-announcements")).not_to_contain_text("关于受理材料补正的通知")
+
+    admin.locator("table.model-list input[name=rowid]").first.check()
+    admin.once("dialog", lambda dialog: dialog.accept())
+    admin.locator("a[data-toggle=dropdown]").filter(
+        has_text="With selected" if language == "en" else "批量操作").first.click()
+    admin.locator("a[data-model-action=publish]").click()
+    expect(admin.locator(".alert-success")).to_be_visible()
+    portal.goto("/")
+    if language == "en":
+        portal.locator(".language-switch").get_by_role("button", name="English").click()
+        expect(portal.locator("#home-announcements")).to_contain_text(
+            "On correcting submitted materials")
+    else:
+        expect(portal.locator("#home-announcements")).to_contain_text("关于受理材料补正的通知")
+
+    pdf = tmp_path / "指南.pdf"
+    pdf.write_bytes(pdf_bytes())
+    admin.goto("/admin/portal_guide/")
+    expect(admin.locator("#guide-none")).to_be_visible()
+    admin.locator("#guide-file").set_input_files(str(pdf))
+    admin.locator("#guide-upload button[type=submit]").click()
+    expect(admin.locator("#guide-current")).to_contain_text("指南.pdf")
+    shot("guide", admin)
+    portal.reload()
+    expect(portal.locator("#home-guide a[href='/guide']")).to_be_visible()
+    assert admin.evaluate("window.__csp") == []
