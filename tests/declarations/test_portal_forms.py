@@ -375,3 +375,15 @@ def test_the_change_mobile_page_refreshes_its_image_too(portal, client):
     portal.login_sms("13800138000")
     page = client.get("/account/mobile").get_data(as_text=True)
     assert 'data-refresh-url="/captcha/new"' in page and "captcha.js" in page
+
+
+def test_the_permits_contact_is_one_item_as_in_the_guide(certified, portal, client):
+    certified("13800138000")
+    portal.login_password("13800138000", "correct horse 42")
+    client.set_cookie(LANG_COOKIE, "en", domain="localhost")
+    page = client.get("/talent/permit/apply").get_data(as_text=True)
+    fieldset = re.search(r'<legend class="[^"]*">Unit contact person and contact details'
+                         r'</legend>(.*?)</fieldset>', page, re.S)
+    assert fieldset and 'id="contact_name"' in fieldset.group(1)
+    assert 'id="contact_mobile"' in fieldset.group(1)
+    assert '<label for="contact_name" class="required">' in page  # required: the red *
