@@ -125,9 +125,39 @@ def click_placeholders(page, name: str) -> None:
     assert page.url.split("#")[0] == page.url, f"{name}: a placeholder link jumped"
 
 
+@pytest.fixture
+def crowd(app, records, open_round):
+    """A full page of declarations beside the records: long names (a Uyghur name with its
+    middle dot), long unit names, every status, a rejection stage, a duplicate."""
+    from talentadmin.core.timeutil import utcnow
+    from talentadmin.core.validators import id_check_char
+    from talentadmin.declarations.models import Declaration
+    from talentadmin.extensions import db
+    from talentadmin.permits.models import PermitRevision
+
+    names = ["阿卜杜热合曼·买买提明", "欧阳娜娜", "司马相如", "王一", "诸葛孔明明"]
+    units = ["北京市朝阳区云帆智联信息技术研究院有限责任公司", "北京云帆智联科技有限公司"]
+    statuses = ["pending_initial", "pending_second", "completed", "rejected", "withdrawn"]
+    with app.app_context():
+        user_id = db.session.get(PermitRevision, records["revision"]).permit.enterprise_user_id
+        for n in range(19):
+            body = f"110105198001{n:05d}"
+            status = statuses[n % len(statuses)]
+            d = Declaration(enterprise_user_id=user_id, round_id=open_round, status=status,
+                            unit_name=units[n % 2], credit_code=test_layout.CODE,
+                            name=names[n % len(names)], gender="male", age=30 + n,
+                            education="10", degree="2", condition="patent",
+                            submitted_at=utcnow(), duplicate=n % 4 == 0,
+                            rejected_stage="initial" if status == "rejected" else None,
+                            reason="材料不全" if status in ("rejected", "withdrawn") else None)
+            d.set_id_number(body + id_check_char(body))
+            db.session.add(d)
+        db.session.commit()
+
+
 @pytest.mark.parametrize("lang", ["zh_Hans_CN", "en"])
 def test_every_admin_page_at_1280_with_no_csp_violation(contexts, shot, make_staff, records,
-                                                         lang):
+                                                         crowd, lang):
     page = staff_page(contexts, make_staff, "boss", lang, "admin", "initial_reviewer",
                       "supervisor")
     for name, url in PAGES.items():
