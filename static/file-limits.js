@@ -1,6 +1,6 @@
-/* A file over the limit written beside its field (data-max-bytes) is refused as soon as it is
-   chosen: the message (data-too-large) appears beside the field and the choice is cleared, so
-   it is never sent. Files already uploaded for the field stay (its hidden _keep field). The
+/* A file over the limit written beside its field (data-max-bytes), or more files than the
+   field takes (data-max-files), is refused as soon as it is chosen: the message (data-too-large,
+   data-too-many) appears beside the field and the choice is cleared, so it is never sent. Files already uploaded for the field stay (its hidden _keep field). The
    server checks every file the same way: this only saves sending what it would refuse. */
 (function () {
   "use strict";
@@ -8,7 +8,10 @@
     var limit = +input.getAttribute("data-max-bytes");
     var id = input.id + "-too-large";
     var shown = document.getElementById(id);
-    var over = Array.prototype.some.call(input.files || [], function (file) {
+    var files = input.files || [];
+    var most = +(input.getAttribute("data-max-files") || 0);
+    var tooMany = most > 0 && files.length > most;
+    var over = tooMany || Array.prototype.some.call(files, function (file) {
       return file.size > limit;
     });
     if (!over) {
@@ -23,7 +26,7 @@
       shown.setAttribute("role", "alert");
       input.parentNode.insertBefore(shown, input.nextSibling);
     }
-    shown.textContent = input.getAttribute("data-too-large") || "";
+    shown.textContent = input.getAttribute(tooMany ? "data-too-many" : "data-too-large") || "";
   }
   function init() {
     var inputs = document.querySelectorAll('input[type="file"][data-max-bytes]');

@@ -128,6 +128,10 @@ def test_files_within_their_limits_and_a_corrected_id(language, unit, page, shot
     page.locator("input#integrity").set_input_files(too_big)
     expect(page.locator("#integrity-too-large")).to_contain_text(t["too_large"])
     assert page.locator("input#integrity").evaluate("input => input.files.length") == 0
+    eleven = [big_pdf(tmp_path / f"proof-{n}.pdf", 2048) for n in range(11)]
+    page.locator("input#evidence").set_input_files(eleven)  # the field takes ten
+    expect(page.locator("#evidence-too-large")).to_contain_text("10")  # new text: see tsv
+    assert page.locator("input#evidence").evaluate("input => input.files.length") == 0
 
     # 2. files each within their limit, 20 MB in one request (over the old 12 MB cap); the
     # title left empty: refused beside it, everything else kept

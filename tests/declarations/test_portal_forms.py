@@ -161,6 +161,7 @@ def test_the_limit_is_written_beside_every_file_field(unit, client):
         field = re.search(rf'<input[^>]*id="{name}"[^>]*>', page).group(0)
         assert f'data-max-bytes="{storage.MAX_BYTES}"' in field
         assert 'data-too-large="The file is larger than 10 MB.' in field  # said when chosen
+        assert ('data-too-many="Upload at most 10 files here."' in field) == (name == "evidence")
     assert page.count("Each file at most 10 MB.") == 3
     assert re.search(r'<script src="/static/file-limits\.js[^"]*" defer>', page)
 
