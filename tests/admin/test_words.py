@@ -193,22 +193,17 @@ def test_permit_timeline_starts_with_the_application(client, app, staff_login, p
     assert "Business permission approved" in lines[1] and "approver" in lines[1]
 
 
-def test_certification_timeline_names_the_upload(client, app, staff_login, make_enterprise):
-    from io import BytesIO
-
-    from werkzeug.datastructures import FileStorage
-
+def test_certification_timeline_names_the_upload(client, app, staff_login, certified):
     from talentadmin.accounts.models import EnterpriseUser
-    from talentadmin.certification import operations
+    from talentadmin.certification.models import Certification
 
-    from ..conftest import png_bytes
-
-    user_id = make_enterprise("13800138000")
+    user_id = certified("13800138000")
     with app.test_request_context():
+        cert = db.session.execute(select(Certification)).scalar_one()
+        cert.status = "manual_review"
         user = db.session.get(EnterpriseUser, user_id)
-        cert = operations.upload(user, FileStorage(BytesIO(png_bytes()), filename="l.png"))
-        operations.submit(cert, name="北京云帆智联科技有限公司", credit_code="91110105MA01R8DQ2M",
-                          email="hr@example.com")  # nothing was read: staff review it
+        audit.record("certification.upload", actor=user, target=cert)
+        audit.record("certification.submit_for_review", actor=user, target=cert)
         db.session.commit()
         cert_id = cert.id
     english(client)
