@@ -72,8 +72,9 @@ class Statement:
         def wrap(field: str, value: str) -> str:
             if field == "round" and not value:
                 return xml_escape(_("this year's talent-introduction demand declaration"))
-            # Non-breaking spaces keep the blank's width (reportlab collapses plain spaces).
-            shown = xml_escape(value) if value else "\u00a0" * (BLANKS[field] * 2)
+            # Non-breaking spaces keep the blank's width (reportlab collapses plain spaces; in
+            # this font each is as wide as a Chinese character).
+            shown = xml_escape(value) if value else "\u00a0" * BLANKS[field]
             return f"<u>\u00a0{shown}\u00a0</u>"
 
         title = ParagraphStyle("title", fontName=FONT, fontSize=20, leading=30,
