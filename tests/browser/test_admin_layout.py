@@ -56,6 +56,7 @@ PAGES = {  # name -> URL; the review pages first
     "reason-template-new": "/admin/reason_template/new/",
     "rounds": "/admin/round/",
     "round-new": "/admin/round/new/",
+    "round-edit": "/admin/round/edit/?id={round}",
     "reference-list": "/admin/reference_district/",
     "staff": "/admin/staff_user/",
     "staff-new": "/admin/staff_user/new/",
@@ -110,8 +111,8 @@ def check_grid(page, name: str) -> None:
 
 
 def click_placeholders(page, name: str) -> None:
-    """Every toggle a grid has: the active tab, the filter menu and one filter, each menu
-    category — none runs a javascript: URL or an inline handler."""
+    """Every toggle a grid has: the active tab, the filter menu and one filter, the pager's
+    current page, a menu category — none runs a javascript: URL or an inline handler."""
     page.locator("ul.nav-tabs > li > a.active").click()  # "#" or Flask-Admin's javascript:
     filters = page.locator(".field-filters a.filter")
     if filters.count():
@@ -119,6 +120,8 @@ def click_placeholders(page, name: str) -> None:
             "a.dropdown-toggle").click()
         filters.first.click()
         assert page.locator("table.filters tr").count() >= 1, f"{name}: the filter was not added"
+    for link in page.locator("ul.pagination li.active a").all():
+        link.click()  # Flask-Admin's javascript: placeholders of the pager
     category = page.locator("nav .dropdown-toggle").first
     category.click()
     category.click()
@@ -140,7 +143,7 @@ def crowd(app, records, open_round):
     statuses = ["pending_initial", "pending_second", "completed", "rejected", "withdrawn"]
     with app.app_context():
         user_id = db.session.get(PermitRevision, records["revision"]).permit.enterprise_user_id
-        for n in range(19):
+        for n in range(24):  # past one page of 20: the pager shows
             body = f"110105198001{n:05d}"
             status = statuses[n % len(statuses)]
             d = Declaration(enterprise_user_id=user_id, round_id=open_round, status=status,
@@ -157,11 +160,11 @@ def crowd(app, records, open_round):
 
 @pytest.mark.parametrize("lang", ["zh_Hans_CN", "en"])
 def test_every_admin_page_at_1280_with_no_csp_violation(contexts, shot, make_staff, records,
-                                                         crowd, lang):
+                                                         crowd, open_round, lang):
     page = staff_page(contexts, make_staff, "boss", lang, "admin", "initial_reviewer",
                       "supervisor")
     for name, url in PAGES.items():
-        page.goto(url.format(**records))
+        page.goto(url.format(round=open_round, **records))
         shot(name, page)
         assert violations(page) == [], f"{name}: {violations(page)}"
         check_navbar(page, name)
