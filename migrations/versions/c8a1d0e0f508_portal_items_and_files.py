@@ -28,6 +28,7 @@ def upgrade():
         sa.Column('published', sa.Boolean(), nullable=False),
         sa.Column('created_at', sa.DateTime(), nullable=False),
         sa.Column('updated_at', sa.DateTime(), nullable=False),
+        sa.Column('version', sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_portal_item')),
     )
     with op.batch_alter_table('portal_item', schema=None) as batch_op:

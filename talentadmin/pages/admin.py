@@ -19,6 +19,8 @@ from wtforms.validators import DataRequired, InputRequired
 from ..admin.base import RoleModelView, current_staff, deny
 from ..core import audit, storage
 from ..core.bodylimit import body_limit
+from ..core.errors import FieldError
+from ..core.fields import VersionField
 from ..core.params import record_ids
 from ..core.timeutil import local_formatter, local_today
 from ..extensions import db
@@ -92,7 +94,7 @@ class PortalItemView(RoleModelView):
         "published_on",
     )
     column_formatters = {"kind": lambda _v, _c, model, _n: model.kind_label}
-    form_columns = ITEM_FIELDS
+    form_columns = (*ITEM_FIELDS, "opened_version")
     form_overrides = {"kind": SelectField, "body_zh": TextAreaField, "body_en": TextAreaField}
     form_widget_args = {"body_zh": {"rows": 12}, "body_en": {"rows": 12}}
     column_labels = {
@@ -118,6 +120,35 @@ class PortalItemView(RoleModelView):
         # Spaces alone are no title and no text.
         **{name: {"filters": [_strip], "validators": [DataRequired()]} for name in FIELDS},
     }
+
+    form_extra_fields = {"opened_version": VersionField()}
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        if request.method != "POST" and obj is not None:
+            form.opened_version.data = str(obj.version)
+        return form
+
+    def update_model(self, form, model) -> bool:
+        """Save an edit unless the item changed since the form was opened (another admin's
+        save, or a publish from the grid): then the form is shown again, as typed, with
+        the reason beside the title."""
+        stale = FieldError("title_zh", _("This item was changed elsewhere since you opened "
+                                         "it. Reload the page to see the current version, "
+                                         "then make your change again."))
+
+        def save() -> bool:
+            if str(model.version) != (form.opened_version.data or ""):
+                raise stale
+            form.populate_obj(model)
+            self.on_model_change(form, model, False)
+            db.session.flush()
+            return True
+
+        if self.save_form(form, save, stale=stale) is False:
+            return False
+        self.after_model_change(form, model, False)
+        return True
 
     def on_model_change(self, form, model, is_created):
         state = inspect(model)

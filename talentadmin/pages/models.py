@@ -86,6 +86,9 @@ class PortalItem(db.Model):
     published: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)  # of two saves of one item, one wins
+
+    __mapper_args__ = {"version_id_col": version}
 
     @property
     def title(self) -> str:

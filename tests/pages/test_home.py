@@ -54,6 +54,13 @@ def add_item(app, kind="notice", title="通知", on=date(2026, 3, 1), published=
         return item.id
 
 
+def opened_version(page: str) -> str:
+    match = re.search(r'name="opened_version"[^>]*value="(\d+)"', page) or re.search(
+        r'value="(\d+)"[^>]*name="opened_version"', page)
+    assert match, "no version on the edit form"
+    return match.group(1)
+
+
 def events(app, action: str) -> list[AuditEvent]:
     with app.app_context():
         return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
@@ -225,8 +232,10 @@ def test_admin_edits_an_item_audited_with_the_fields_changed(client, app, staff_
     url = f"/admin/portal_item/edit/?id={item_id}"
     page = client.get(url).get_data(as_text=True)
     assert "原标题" in page
-    response = client.post(url, data={"csrf_token": csrf_in(page), **item_form(
-        title_zh="新标题", title_en="EN 原标题", body_zh="原标题正文", body_en="English text")})
+    response = client.post(url, data={
+        "csrf_token": csrf_in(page), "opened_version": opened_version(page), **item_form(
+            title_zh="新标题", title_en="EN 原标题", body_zh="原标题正文",
+            body_en="English text")})
     assert response.status_code == 302
     [event] = events(app, "portal_item.update")
     assert event.target_id == item_id
@@ -614,3 +623,51 @@ def test_every_filter_of_the_items_grid_alone_and_together(client, app, staff_lo
     for odd in ("flt0_1=maybe", "flt0_3=yesterday", "flt0_3=2026-99-99", "sort=99",
                 "page=-1", "page=999999999999"):
         assert client.get(grid + "?" + odd).status_code == 200, odd
+
+
+def test_of_two_admins_editing_one_item_the_second_is_told(client, app, staff_login, make_staff):
+    from ..conftest import staff_client
+
+    item_id = add_item(app, title="原标题")
+    staff_login("boss", "admin")
+    other = staff_client(app, make_staff, "deputy", "admin")
+    url = f"/admin/portal_item/edit/?id={item_id}"
+    mine, theirs = client.get(url).get_data(as_text=True), other.get(url).get_data(as_text=True)
+    base = item_form(title_en="EN 原标题", body_zh="原标题正文", body_en="English text")
+    response = other.post(url, data={"csrf_token": csrf_in(theirs),
+                                     "opened_version": opened_version(theirs),
+                                     **{**base, "title_zh": "同事的标题"}})
+    assert response.status_code == 302
+    english(client)
+    response = client.post(url, data={"csrf_token": csrf_in(mine),
+                                      "opened_version": opened_version(mine),
+                                      **{**base, "title_zh": "我的标题"}})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "This item was changed elsewhere since you opened it." in page
+    assert "我的标题" in page  # kept as typed
+    with app.app_context():
+        assert db.session.get(PortalItem, item_id).title_zh == "同事的标题"
+    assert len(events(app, "portal_item.update")) == 1
+
+
+def test_an_edit_posted_without_its_version_or_after_a_publish_is_refused(client, app,
+                                                                          staff_login):
+    item_id = add_item(app, title="原标题", published=False)
+    staff_login("boss", "admin")
+    url = f"/admin/portal_item/edit/?id={item_id}"
+    page = client.get(url).get_data(as_text=True)
+    data = {"csrf_token": csrf_in(page), **item_form(title_zh="新标题", published=None)}
+    for version in (None, "", "abc", "99"):
+        posted = dict(data) if version is None else {**data, "opened_version": version}
+        assert client.post(url, data=posted).status_code == 200, version
+    grid = client.get("/admin/portal_item/").get_data(as_text=True)
+    client.post("/admin/portal_item/action/", data={
+        "csrf_token": csrf_in(grid), "action": "publish", "rowid": [str(item_id)],
+        "url": "/admin/portal_item/"})
+    # the form opened before the publish would have withdrawn it again: refused
+    assert client.post(url, data={**data, "opened_version": opened_version(page)}
+                       ).status_code == 200
+    with app.app_context():
+        item = db.session.get(PortalItem, item_id)
+        assert (item.title_zh, item.published) == ("原标题", True)
