@@ -7,7 +7,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from ..core.audit import event_label
+from ..core.audit import actor_name, event_label
 from ..core.filelabels import file_label
 from ..core.security import csp_nonce
 from . import words
@@ -77,6 +77,7 @@ def build_admin(app) -> Admin:
     app.add_template_global(cached_menu)
     app.add_template_global(fixed_url)
     app.add_template_global(event_label)  # every timeline's words (portal pages too)
+    app.add_template_global(actor_name)
     app.add_template_global(file_label)  # a file's name in the reader's language
     app.after_request(_html_lang)
     app.before_request(_refuse_odd_return_url)

@@ -14,6 +14,7 @@ from markupsafe import Markup
 from ..accounts import operations
 from ..accounts.forms import StaffLoginForm
 from ..accounts.models import ROLES
+from ..core.audit import ACTORS as audit_actors
 from ..core.audit import event_label
 from ..core.errors import FieldError
 from ..core.models import AuditEvent
@@ -147,4 +148,6 @@ class AuditLogView(RoleModelView):
     column_formatters = {
         "action": lambda view, context, model, name: Markup('<span title="{}">{}</span>')
         .format(model.action, event_label(model)),
+        "actor_type": lambda view, context, model, name: str(
+            audit_actors.get(model.actor_type, model.actor_type or "")),
     }

@@ -98,6 +98,20 @@ EVENTS: dict[str, object] = {
 WORKFLOW_OF = {"permit_revision": "permit"}
 
 
+# Who acted, when no label names the actor (the system's own moves, an anonymous visitor).
+ACTORS: dict[str, object] = {"enterprise": _l("Enterprise"), "staff": _l("Staff"),
+                             "anonymous": _l("Anonymous"), "system": _l("System")}
+
+
+def actor_name(event) -> str:
+    """Who did ``event`` (an audit event or a timeline row): its actor's label, else the
+    kind of actor in the reader's language."""
+    if event.actor_label:
+        return event.actor_label
+    name = ACTORS.get(event.actor_type)
+    return (event.actor_type or "") if name is None else str(name)
+
+
 def event_kind(event) -> str:
     """The kind of an audit event, of a timeline row (``StatusChange``: the workflow of its
     table and its action), or ``event`` itself when it is a kind."""

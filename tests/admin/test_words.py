@@ -206,12 +206,16 @@ def test_certification_timeline_names_the_upload(client, app, staff_login, certi
         audit.record("certification.submit_for_review", actor=user, target=cert)
         db.session.commit()
         cert_id = cert.id
+    with app.app_context():  # no request: the system acted
+        audit.record("certification.approve", target=db.session.get(Certification, cert_id))
+        db.session.commit()
     english(client)
     staff_login("boss", "admin")
     page = client.get(f"/admin/certification_all/details/?id={cert_id}").get_data(as_text=True)
     timeline = page.split("Timeline")[1].split("</ul>")[0]
     assert "Licence uploaded" in timeline and "certification.upload" not in timeline
     assert "Submitted for staff review" in timeline
+    assert "· System · Certification approved" in timeline and "system" not in timeline
 
 
 def test_audit_log_grid_names_events(client, staff_login):
@@ -219,6 +223,8 @@ def test_audit_log_grid_names_events(client, staff_login):
     staff_login("boss", "admin")  # the login itself is an event
     page = client.get("/admin/audit_event/").get_data(as_text=True)
     assert 'title="staff.login">Staff login<' in page
+    cells = re.findall(r'<td class="col-actor_type">\s*([^<]*?)\s*</td>', page)
+    assert "Staff" in cells and set(cells) <= {"Staff", "Anonymous"}, cells  # translated
 
 
 # --- bulk decisions say what they did ---------------------------------------------------------
