@@ -16,7 +16,7 @@ from .accounts.models import ROLES, EnterpriseUser, StaffUser
 from .core.errors import FieldError
 from .core.fields import PASSWORD_MAX, PASSWORD_MIN
 from .extensions import db
-from .pages.operations import seed_defaults
+from .pages.operations import seed_defaults, seed_demo_items
 from .reference.operations import seed_defaults as seed_reference
 
 DEMO_STAFF = (
@@ -190,6 +190,7 @@ def _seed_demo() -> None:
         user.set_password(password)
         db.session.add(user)
     round_name = _seed_demo_round()
+    seed_demo_items(round_name)  # a notice and a policy document on the portal home
     db.session.commit()
     _seed_demo_unit(password, round_name)
     outbox = current_app.config["SMS_OUTBOX"]

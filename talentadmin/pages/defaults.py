@@ -110,6 +110,10 @@ DEFAULT_PAGES = [
             "答：可在提交前手动调整单位名称和统一社会信用代码，修改后的认证由工作人员审核。\n\n"
             "问：经办人变了怎么办？\n"
             "答：请登录后在账户页及时更换注册手机号码。\n\n"
+            "问：在旧版“朝阳国际人才港”申报过，还要重新开通吗？\n"
+            "答：申报过的个人信息将被保留，但业务权限应按操作指南再次开通。\n\n"
+            "问：上传的附件如何命名？\n"
+            "答：按“XX单位-姓名-材料名称”格式命名。\n\n"
             "问：申报未通过怎么办？\n"
             "答：查看未通过原因，修改后点击“重新申请”再次提交。"
         ),
@@ -123,6 +127,11 @@ DEFAULT_PAGES = [
             "A: Correct it before submitting; a corrected certification is reviewed by staff.\n\n"
             "Q: Our contact person changed. What now?\n"
             "A: Log in and change the registered mobile number on the account page.\n\n"
+            "Q: We declared in the old system. Must we open the business again?\n"
+            "A: The personal data declared there is kept, but the business permission must be "
+            "opened again as the operation guide describes.\n\n"
+            "Q: How are attachments named?\n"
+            "A: Unit-name-document, e.g. \"Example Ltd-Zhang San-Social insurance record\".\n\n"
             "Q: A declaration was not approved. What now?\n"
             "A: Read the reason, correct the declaration and submit it again."
         ),
@@ -155,5 +164,52 @@ DEFAULT_PAGES = [
         "body_zh": "",
         "title_en": "Public security record",
         "body_en": "",
+    },
+]
+
+# The demo's notice and policy document (``flask seed --demo``), dated the day it runs.
+DEMO_ITEMS = [
+    {
+        "kind": "notice",
+        "title_zh": "关于开展{round}工作的通知",
+        "body_zh": (
+            "各有关单位：\n"
+            "{round}现已开始。请经办人注册登录后完成单位认证，申请开通业务权限，经工作人员审核"
+            "通过后新增申报、填报个人信息并上传附件。申报信息经需求信息初审、区委人才办复审后，"
+            "由区委人才办按程序报市人才工作局。\n"
+            "具体操作请下载首页“操作指南”。技术支持：84296151。"
+        ),
+        "title_en": "Notice on {round}",
+        "body_en": (
+            "To all units:\n"
+            "{round} is open. Register and log in, certify your unit and apply for the business "
+            "permission; once staff approve it, add declarations with each person's data and "
+            "attachments. Declarations pass an initial review and the district talent office's "
+            "second review before the office submits them to the municipal talent bureau.\n"
+            "Download the operation guide on the home page for the steps. Technical support: "
+            "84296151."
+        ),
+    },
+    {
+        "kind": "policy",
+        "title_zh": "人才引进需求申报单位信息填报注意事项",
+        "body_zh": (
+            "1、人才引进需求申报仅支持单位填报，不支持个人填报。\n"
+            "2、单位资质填写时需要有相关企业资质证明，如：高新技术企业、专精特新企业、跨国公司"
+            "地区总部、外商投资企业、服务包企业须上传相应证书等材料。\n"
+            "3、首次开通权限后，可直接填写其他申报人信息并提交。\n"
+            "4、为保证后续顺利登录，请保持注册手机号稳定、畅通。\n"
+            "5、需求申报及审核中需要用人单位积极做好配合工作，及时沟通，杜绝提供各类虚假性信息。"
+        ),
+        "title_en": "Notes for units filling in the declaration",
+        "body_en": (
+            "1. Only units declare talent-introduction demand; individuals cannot.\n"
+            "2. Each unit qualification needs its evidence: high-tech enterprises, specialised "
+            "SMEs, regional headquarters of multinationals, foreign-invested enterprises and "
+            "service-package enterprises upload the corresponding certificates.\n"
+            "3. Once the business permission is open, further people can be declared directly.\n"
+            "4. Keep the registered mobile number stable so that you can keep logging in.\n"
+            "5. Work with the office during declaration and review; provide nothing false."
+        ),
     },
 ]

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from ..core import audit, storage
 from ..extensions import db
-from .defaults import DEFAULT_PAGES
+from .defaults import DEFAULT_PAGES, DEMO_ITEMS
 from .models import FOOTER_KEYS, PageText, PortalFile, PortalItem
 
 HOME_ITEMS = 6  # items of each kind on the home page; the list page has them all
@@ -22,6 +22,23 @@ def seed_defaults() -> int:
     for page in DEFAULT_PAGES:
         if page["key"] not in existing:
             db.session.add(PageText(**page))
+            added += 1
+    db.session.flush()
+    return added
+
+
+def seed_demo_items(round_name: str) -> int:
+    """The demo's published notice and policy document, each only if its section is empty
+    (running the demo again adds nothing)."""
+    from ..core.timeutil import local_today
+
+    added = 0
+    for item in DEMO_ITEMS:
+        if db.session.scalar(select(PortalItem.id).where(PortalItem.kind == item["kind"])
+                             .limit(1)) is None:
+            db.session.add(PortalItem(
+                **{key: value.format(round=round_name) for key, value in item.items()},
+                published_on=local_today(), published=True))
             added += 1
     db.session.flush()
     return added

@@ -671,3 +671,17 @@ def test_an_edit_posted_without_its_version_or_after_a_publish_is_refused(client
     with app.app_context():
         item = db.session.get(PortalItem, item_id)
         assert (item.title_zh, item.published) == ("原标题", True)
+
+
+def test_the_demo_publishes_a_notice_and_a_policy_once(runner, app, client):
+    for _ in range(2):
+        result = runner.invoke(args=["seed", "--demo"])
+        assert result.exit_code == 0, result.output
+    with app.app_context():
+        items = db.session.scalars(select(PortalItem).order_by(PortalItem.kind)).all()
+        assert [(item.kind, item.published) for item in items] == [("notice", True),
+                                                                   ("policy", True)]
+        round_name = items[0].title_zh.removeprefix("关于开展").removesuffix("工作的通知")
+        assert round_name.endswith("年引进人才需求申报") and "{" not in items[0].body_en
+    page = client.get("/").get_data(as_text=True)
+    assert "人才引进需求申报单位信息填报注意事项" in page and round_name in page
