@@ -239,3 +239,17 @@ def test_an_address_that_only_starts_like_the_back_office_is_not_in_it(app):
     with app.test_request_context("/administration"):
         body, status = forbidden(None)
     assert status == 403 and "admin-user-box" not in body
+
+
+def test_the_shadowed_filter_macros_are_flask_admins_without_the_handlers():
+    """``templates/admin/model/layout.html`` replaces Flask-Admin's file of the same name: it
+    must stay Flask-Admin's macros with only the inline handlers taken out, or an upgrade of
+    Flask-Admin would change its list pages under our feet."""
+    import flask_admin
+
+    upstream = (Path(flask_admin.__file__).parent / "templates" / "bootstrap4" / "admin" /
+                "model" / "layout.html").read_text(encoding="utf-8")
+    expected = upstream.replace('href="javascript:void(0)"', 'href="#"').replace(
+        ' onclick="return false;"', "")
+    ours = (TEMPLATES / "admin" / "model" / "layout.html").read_text(encoding="utf-8")
+    assert re.sub(r"^\{#.*?#\}\n", "", ours, flags=re.S) == expected
