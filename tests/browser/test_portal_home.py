@@ -185,3 +185,34 @@ def test_admin_writes_a_notice_and_uploads_the_guide(language, contexts, shot, m
     portal.reload()
     expect(portal.locator("#home-guide a[href='/guide']")).to_be_visible()
     assert admin.evaluate("window.__csp") == []
+
+
+@pytest.mark.parametrize("language", ["zh_Hans_CN", "en"])
+def test_portal_home_on_a_phone(language, app, page, shot, make_enterprise):
+    """At 375 px the boxes stack, the dated lists keep their dates in view and nothing of the
+    home or of the step bar runs off the screen sideways."""
+    publish(app)
+    make_enterprise("13800138000")
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.goto("/")
+    choose_language(page, language)
+    boxes = [page.locator(f"#home-{name}").bounding_box()
+             for name in ("announcements", "policies", "guide", "faq")]
+    assert all(box["x"] >= 0 and box["x"] + box["width"] <= 375 for box in boxes), boxes
+    assert boxes[0]["y"] < boxes[1]["y"] < boxes[2]["y"] < boxes[3]["y"]  # one column
+    date_box = page.locator("#home-announcements time").first.bounding_box()
+    assert date_box["x"] + date_box["width"] <= 375
+    width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], width  # the header too
+    shot("phone-home")
+    page.goto("/login?mode=password")
+    page.locator("#pw-mobile").fill("13800138000")
+    page.locator("#pw-password").fill(PASSWORD)
+    page.locator("#pw-submit").click()
+    page.goto("/")
+    steps = [page.locator(".step-bar .step").nth(i).bounding_box() for i in range(4)]
+    assert all(step["x"] >= 0 and step["x"] + step["width"] <= 375 for step in steps), steps
+    assert len({round(step["y"]) for step in steps}) == 1, steps  # one row
+    width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], width
+    shot("phone-steps")
