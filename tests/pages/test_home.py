@@ -685,3 +685,26 @@ def test_the_demo_publishes_a_notice_and_a_policy_once(runner, app, client):
         assert round_name.endswith("年引进人才需求申报") and "{" not in items[0].body_en
     page = client.get("/").get_data(as_text=True)
     assert "人才引进需求申报单位信息填报注意事项" in page and round_name in page
+
+
+def test_home_shows_the_first_two_questions_of_the_faq_as_typed_in_a_browser(client,
+                                                                            staff_login):
+    staff_login("boss", "admin")
+    body = "问：甲？\r\n答：一。\r\n\r\n问：乙？\r\n答：二。\r\n\r\n问：丙？\r\n答：三。"
+    assert edit_text(client, "faq", body_zh=body).status_code == 302
+    home = client.get("/").get_data(as_text=True).split('id="home-faq"')[1].split("</section>")[0]
+    assert "问：甲？" in home and "问：乙？" in home and "问：丙？" not in home
+    assert "问：丙？" in client.get("/faq").get_data(as_text=True)
+
+
+def test_admin_reads_an_item_in_full(client, app, staff_login):
+    item_id = add_item(app, kind="policy", title="管理办法", published=False)
+    staff_login("boss", "admin")
+    english(client)
+    page = client.get(f"/admin/portal_item/details/?id={item_id}").get_data(as_text=True)
+    assert "管理办法正文" in page and "English text" in page and "Policy documents" in page
+    grid = client.get("/admin/portal_item/").get_data(as_text=True)
+    assert "Policy documents" in grid and "管理办法" in grid
+    for odd in ("abc", "", "-1", "99999999999999999999"):
+        response = client.get(f"/admin/portal_item/details/?id={odd}")
+        assert response.status_code in (302, 404), odd
