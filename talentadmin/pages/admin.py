@@ -53,6 +53,11 @@ class PageTextView(RoleModelView):
         "body_en": _l("Text (English)"),
         "updated_at": _l("Updated"),
     }
+    column_descriptions = {
+        "body_zh": _l("The footer's texts (sponsor, website identification code, ICP and "
+                      "public security record numbers) may be left empty: they are then not "
+                      "shown. An English text left empty shows the Chinese one."),
+    }
 
     def edit_form(self, obj=None):
         form = super().edit_form(obj)
