@@ -25,7 +25,7 @@ from ..core.params import record_ids
 from ..core.timeutil import local_formatter, local_today
 from ..extensions import db
 from . import operations
-from .models import FOOTER_KEYS, ITEM_KINDS, PortalItem
+from .models import FOOTER_KEYS, ITEM_KINDS, PAGE_KEYS, PortalItem
 
 FIELDS = ("title_zh", "body_zh", "title_en", "body_en")
 ITEM_FIELDS = ("kind", *FIELDS, "published_on", "published")
@@ -53,6 +53,10 @@ class PageTextView(RoleModelView):
         "body_en": _l("Text (English)"),
         "updated_at": _l("Updated"),
     }
+    # What each text is for, in the reader's language (the key is for the code).
+    column_formatters = {"key": lambda _v, _c, model, _n: str(PAGE_KEYS.get(model.key,
+                                                                            model.key))}
+    column_formatters_detail = column_formatters
     column_descriptions = {
         "body_zh": _l("The footer's texts (sponsor, website identification code, ICP and "
                       "public security record numbers) may be left empty: they are then not "

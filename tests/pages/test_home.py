@@ -708,3 +708,12 @@ def test_admin_reads_an_item_in_full(client, app, staff_login):
     for odd in ("abc", "", "-1", "99999999999999999999"):
         response = client.get(f"/admin/portal_item/details/?id={odd}")
         assert response.status_code in (302, 404), odd
+
+
+def test_the_page_texts_grid_names_each_text(client, staff_login):
+    staff_login("boss", "admin")
+    english(client)
+    page = client.get("/admin/page_text/").get_data(as_text=True)
+    for name in ("Frequently asked questions", "Sponsor", "Website identification code",
+                 "ICP record number", "Public security record number", "Policy basis"):
+        assert f">{name}<" in page.replace("\n", "").replace("  ", ""), name
