@@ -6,11 +6,12 @@ The app runs under gunicorn as in production (``gunicorn.conf.py``: gthread, ``-
 enterprises upload a licence photo (``tests/fixtures/licences``) at the same moment while a
 probe fetches the portal home every 50 ms — another user of the site during the burst.
 
-* ``request``: the shipped behaviour — the upload's request reads the licence (RapidOCR,
-  one engine per gunicorn worker, behind its lock) and answers with the confirm page.
-* ``job``: the upload's request stores the file and answers at once (the engine there reads
-  nothing); a worker process beside gunicorn (one engine, one licence at a time: a Celery
-  worker at concurrency 1) reads each licence as its upload's answer arrives. The user's
+* ``request``: the behaviour before readings became jobs, recreated here — the upload's
+  request reads the licence inside its transaction (RapidOCR, one engine per gunicorn worker,
+  behind its lock) and answers with the confirm page.
+* ``job``: the shipped behaviour — the upload's request stores the file and answers at once;
+  a worker process beside gunicorn (one engine, one licence at a time: a Celery worker at
+  concurrency 1) reads each licence as its upload's answer arrives. The user's
   wait is until the worker's reading is done (what a page polling for it would show).
 
 Figures per mode (medians over rounds, modes interleaved): the user's wait for the reading
@@ -81,9 +82,21 @@ def wsgi():
         db.session.commit()
         return "ok"
 
+    from talentadmin.certification import workflow
+    from talentadmin.certification.models import Certification
+    from talentadmin.core import storage
+    from talentadmin.jobs import readings
+
+    def read_in_the_request(cert_id: int) -> None:  # the old path: in the open transaction
+        cert = db.session.get(Certification, cert_id)
+        operations.record_reading(cert, ocr.read_licence(storage.read_bytes(cert.licence)))
+        cert.status = workflow.RECOGNISED
+
     if os.environ["BENCH_OCR_MODE"] == "job":
+        readings.after_upload = lambda cert_id: None  # the bench's worker process reads
         operations._engine_name = lambda: ReadsNothing()
     else:
+        readings.after_upload = read_in_the_request
         ocr.get_engine()  # built and warmed at start, as a worker's first reading would
     return app
 

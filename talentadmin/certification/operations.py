@@ -57,29 +57,72 @@ def approved(user_id: int) -> Certification | None:
 
 
 def upload(user, file_storage) -> Certification:
-    """Store the licence, read it, and open a record the operator confirms next."""
-    from .ocr import OcrError, read_licence
+    """Store the licence and open a record in ``reading``: a worker reads it after the commit
+    (:func:`read`; without a task queue, right after the commit) and the operator confirms
+    the values next. No database transaction waits on the OCR engine."""
+    from ..jobs import readings
 
     try:
         licence = storage.save_upload(file_storage, enterprise_user_id=user.id)
     except storage.UploadError as error:
         audit.record("certification.upload", outcome="failure", detail={"reason": error.reason})
         raise FieldError("licence", storage.upload_error_message(error.reason)) from None
-    cert = Certification(enterprise_user_id=user.id, licence=licence,
-                         status=workflow.RECOGNISED)
-    try:
-        reading = read_licence(storage.read_bytes(licence), engine=_engine_name())
-    except OcrError as error:  # unreadable after all: the operator types, staff review
-        log.warning("licence OCR failed for attachment %s: %s", licence.id, error)
-    else:
-        record_reading(cert, reading)
+    cert = Certification(enterprise_user_id=user.id, licence=licence, status=workflow.READING)
     db.session.add(cert)
     db.session.flush()
-    created(cert, workflow.WORKFLOW, "upload", actor=user, detail={  # timeline + audit
-        "name_read": bool(cert.ocr_name), "code_read": bool(cert.ocr_credit_code),
-        "code_valid": cert.ocr_code_valid, "code_corrected": cert.code_corrected,
-        "name_uncertain": bool(cert.ocr_name_uncertain), "engine": cert.ocr_engine})
+    created(cert, workflow.WORKFLOW, "upload", actor=user)  # timeline + audit
+    readings.after_upload(cert.id)
     return cert
+
+
+def read(cert_id: int) -> bool:
+    """Read the licence of certification ``cert_id`` if it waits in ``reading``, then record
+    the values (or none, when OCR finds nothing or fails) and move it to ``recognised``, in a
+    short transaction of its own; ``False`` when it was not waiting or another reader
+    recorded it first. The engine reads with no transaction open."""
+    from .ocr import OcrError, read_licence
+
+    cert = db.session.get(Certification, cert_id)
+    if cert is None or cert.status != workflow.READING:
+        db.session.rollback()
+        return False
+    data, licence_id = storage.read_bytes(cert.licence), cert.licence_id
+    db.session.rollback()  # nothing held while the engine reads
+    try:
+        reading = read_licence(data, engine=_engine_name())
+    except OcrError as error:  # unreadable after all: the operator types, staff review
+        log.warning("licence OCR failed for attachment %s: %s", licence_id, error)
+        reading = None
+    return _record(cert_id, reading)
+
+
+def give_up_reading(cert: Certification) -> bool:
+    """Stop waiting for a reading that never came (its worker died, the broker lost it): the
+    operator types the values, as for an unreadable licence."""
+    return _record(cert.id, None, detail={"gave_up": True})
+
+
+def _record(cert_id: int, reading, detail: dict | None = None) -> bool:
+    cert = db.session.get(Certification, cert_id)
+    if cert is None or cert.status != workflow.READING:
+        db.session.rollback()
+        return False
+    if reading is not None:
+        record_reading(cert, reading)
+    values = {key: getattr(cert, key) for key in (
+        "ocr_name", "ocr_credit_code", "ocr_code_valid", "ocr_code_corrected_from",
+        "ocr_name_uncertain", "ocr_code_uncertain", "ocr_engine", "ocr_seconds")}
+    try:
+        move(cert, workflow.WORKFLOW, "read", {SYSTEM}, values=values, detail={
+            **(detail or {}), "name_read": bool(cert.ocr_name),
+            "code_read": bool(cert.ocr_credit_code), "code_valid": cert.ocr_code_valid,
+            "code_corrected": cert.code_corrected,
+            "name_uncertain": bool(cert.ocr_name_uncertain), "engine": cert.ocr_engine})
+    except Conflict:  # another reader recorded it a moment ago
+        db.session.rollback()
+        return False
+    db.session.commit()
+    return True
 
 
 def record_reading(cert: Certification, reading) -> None:

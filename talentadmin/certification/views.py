@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -10,6 +10,7 @@ from ..accounts.views import current_enterprise
 from ..core import audit, pdf, storage
 from ..core.errors import FieldError
 from ..extensions import db
+from ..jobs import readings
 from . import operations, workflow
 from .forms import CertificationForm, LicenceUploadForm
 from .models import Certification
@@ -24,7 +25,7 @@ def status():
     cert = operations.current(user.id)
     if cert is None:
         return redirect(url_for(".upload"))
-    if cert.status == workflow.RECOGNISED:
+    if cert.status in (workflow.READING, workflow.RECOGNISED):
         return redirect(url_for(".confirm", cert_id=cert.id))
     from ..permits.operations import permit_of
 
@@ -62,6 +63,13 @@ def _own(cert_id: int) -> Certification:
 @login_required
 def confirm(cert_id: int):
     cert = _own(cert_id)
+    if cert.status == workflow.READING:
+        if not readings.is_stale(cert):
+            response = make_response(render_template("certification/reading.html", cert=cert))
+            response.headers["Refresh"] = "3"  # until a worker has read the licence
+            return response
+        operations.give_up_reading(cert)  # its worker never came: the operator types
+        cert = _own(cert_id)
     if cert.status != workflow.RECOGNISED:
         return redirect(url_for(".status"))
     form = CertificationForm(data={"name": cert.ocr_name, "credit_code": cert.ocr_credit_code})

@@ -8,12 +8,14 @@ from flask_babel import lazy_gettext as _l
 from ..core.notify import notice_texts
 from ..core.workflow import ENTERPRISE, SYSTEM, State, Transition, Workflow, roles
 
+READING = "reading"  # uploaded; a worker reads the licence (jobs.readings)
 RECOGNISED = "recognised"  # uploaded and read; the operator has not submitted yet
 APPROVED = "approved"
 MANUAL_REVIEW = "manual_review"
 REJECTED = "rejected"
 
 STATES = {
+    READING: State(_l("Reading the licence"), "info"),
     RECOGNISED: State(_l("Not submitted"), "secondary"),
     APPROVED: State(_l("Approved"), "success"),
     MANUAL_REVIEW: State(_l("Pending review"), "warning"),
@@ -25,6 +27,8 @@ REVIEWERS = roles("initial_reviewer", "admin")
 WORKFLOW = Workflow(
     "certification",
     {
+        # Read by a worker (values or none: an unreadable licence is typed by the operator).
+        READING: {"read": Transition(RECOGNISED, roles(SYSTEM))},
         RECOGNISED: {
             # Licence read cleanly, values unchanged, code not held by another account.
             "auto_approve": Transition(APPROVED, roles(SYSTEM), stamp="decided_at"),

@@ -21,6 +21,7 @@ from .models import AuditEvent
 EVENTS: dict[str, object] = {
     # unit certification
     "certification.upload": _l("Licence uploaded"),
+    "certification.read": _l("Licence read"),
     "certification.auto_approve": _l("Certified automatically"),
     "certification.submit_for_review": _l("Submitted for staff review"),
     "certification.approve": _l("Certification approved"),

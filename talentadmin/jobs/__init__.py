@@ -4,6 +4,7 @@
 ``TALENTADMIN_BROKER_URL``): every task runs inside the Flask app context. The tasks live in
 the modules of this package — :mod:`.outbox` (the SMS outbox), :mod:`.exports` (municipal
 exports), :mod:`.imports` (the old system's data), :mod:`.previews` (attachment previews),
+:mod:`.readings` (licence OCR),
 :mod:`.periodic` (housekeeping on a beat schedule).
 
 Without a broker (``BROKER_URL`` empty, as in the test suite) the app has no ``celery``
@@ -28,7 +29,7 @@ from flask import Flask, has_app_context
 log = logging.getLogger(__name__)
 
 MODULES = ("talentadmin.jobs.outbox", "talentadmin.jobs.exports", "talentadmin.jobs.imports",
-           "talentadmin.jobs.previews", "talentadmin.jobs.periodic")
+           "talentadmin.jobs.previews", "talentadmin.jobs.readings", "talentadmin.jobs.periodic")
 
 
 def celery_init_app(app: Flask) -> Celery | None:
@@ -58,6 +59,7 @@ def celery_init_app(app: Flask) -> Celery | None:
         "timezone": "UTC",
         "beat_schedule": {
             "outbox": {"task": "talentadmin.jobs.periodic.retry_outbox", "schedule": 60.0},
+            "readings": {"task": "talentadmin.jobs.periodic.sweep_readings", "schedule": 60.0},
             "exports": {"task": "talentadmin.jobs.periodic.sweep_exports", "schedule": 900.0},
             "imports": {"task": "talentadmin.jobs.periodic.sweep_imports", "schedule": 900.0},
             "expired": {"task": "talentadmin.jobs.periodic.purge_expired", "schedule": 3600.0},

@@ -22,6 +22,14 @@ def retry_outbox() -> int:
     return sweep()
 
 
+@shared_task(name="talentadmin.jobs.periodic.sweep_readings")
+def sweep_readings() -> int:
+    """Send again licence readings whose message was lost; give up those never read."""
+    from .readings import sweep
+
+    return sweep()
+
+
 @shared_task(name="talentadmin.jobs.periodic.sweep_exports")
 def sweep_exports() -> int:
     """Remove export files past their keeping time; fail jobs whose worker stopped."""

@@ -108,7 +108,8 @@ def test_the_beat_schedule_names_tasks_the_worker_registers(tmp_path):
     schedule = celery.conf.beat_schedule
     assert {entry["task"] for entry in schedule.values()} == {
         "talentadmin.jobs.periodic.retry_outbox", "talentadmin.jobs.periodic.sweep_exports",
-        "talentadmin.jobs.periodic.sweep_imports", "talentadmin.jobs.periodic.purge_expired"}
+        "talentadmin.jobs.periodic.sweep_imports", "talentadmin.jobs.periodic.purge_expired",
+        "talentadmin.jobs.periodic.sweep_readings"}
     for entry in schedule.values():
         assert entry["task"] in celery.tasks
     assert celery.conf.broker_url == f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}"

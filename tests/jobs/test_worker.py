@@ -114,17 +114,19 @@ def running_worker(tmp_path, settings):
 def test_a_worker_runs_each_kind_of_job(tmp_path, broker):
     """On each broker: a decision's SMS (written to the outbox with the decision, delivered
     after the commit), a periodic job sent as the beat sends it, an export job, an import
-    job and a PDF's preview, each done by the worker process and none by the web process."""
+    job, a PDF's preview and a licence's reading, each done by the worker process and none by the web process."""
     from io import BytesIO
 
     from werkzeug.datastructures import FileStorage
 
-    from talentadmin.accounts.models import StaffUser
+    from talentadmin.accounts.models import EnterpriseUser, StaffUser
+    from talentadmin.certification import operations as certification
+    from talentadmin.certification.models import Certification
     from talentadmin.core import storage
     from talentadmin.jobs import exports, imports
     from talentadmin.jobs.models import ExportJob, ImportJob
 
-    from ..conftest import pdf_bytes
+    from ..conftest import pdf_bytes, png_bytes
 
     app, settings = worker_app(tmp_path, broker)
     with running_worker(tmp_path, settings) as worker:
@@ -162,7 +164,13 @@ def test_a_worker_runs_each_kind_of_job(tmp_path, broker):
             check = imports.start(staff.id, stored=stored, source="old.csv", round_name=None,
                                   dry_run=True)
             upload = storage.save_upload(FileStorage(BytesIO(pdf_bytes()), filename="a.pdf"))
+            operator = EnterpriseUser(mobile="13800000043")
+            db.session.add(operator)
+            db.session.flush()
+            reading = certification.upload(  # a licence, read by the worker's engine
+                operator, FileStorage(BytesIO(png_bytes()), filename="licence.png")).id
             db.session.commit()
+            assert db.session.get(Certification, reading).status == "reading"
             assert db.session.get(ExportJob, export.id).status == "queued"  # not run here
             export_id, check_id = export.id, check.id
             source = storage.path_of(upload)
@@ -176,6 +184,12 @@ def test_a_worker_runs_each_kind_of_job(tmp_path, broker):
 
         wait_for(finished, worker)
         wait_for(preview.exists, worker)  # rendered by the worker, before any page asks
+
+        def read():
+            with app.app_context():
+                return db.session.get(Certification, reading).status == "recognised"
+
+        wait_for(read, worker, seconds=120)  # the worker loads its OCR engine first
         with app.app_context():
             assert exports.path_of(db.session.get(ExportJob, export_id)).read_text(
                 "utf-8").count("\n") == 1  # the header: no rows asked for
