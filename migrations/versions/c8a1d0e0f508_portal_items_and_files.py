@@ -2,7 +2,7 @@
 operation guide (portal_file)
 
 Revision ID: c8a1d0e0f508
-Revises: b11e0f0a0b02
+Revises: b13c0d1e2f04
 Create Date: 2026-11-30 19:50:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'c8a1d0e0f508'
-down_revision = 'b11e0f0a0b02'
+down_revision = 'b13c0d1e2f04'
 branch_labels = None
 depends_on = None
 

@@ -75,6 +75,13 @@ def everyone(outcome=OK):
     return lambda actor, obj: outcome
 
 
+def public_record(kind: str, outcome=OK):
+    """A public page about one record (a published notice): everyone alike."""
+    rule = everyone(outcome)
+    rule.kind = kind
+    return rule
+
+
 def enterprise_page(outcome=OK):
     """A page of the logged-in enterprise (no record in its address)."""
     return lambda actor, obj: (LOGIN if actor == ANON else outcome if actor in ENTERPRISES
@@ -163,6 +170,9 @@ VIEWS = {
     "round": View(ALL_STAFF, "round", edit=("admin",), create=("admin",)),
     "reason_template": View(ALL_STAFF, "reason_template", edit=("admin",), create=("admin",)),
     "page_text": View(("admin",), "page_text", edit=("admin",)),
+    "portal_item": View(("admin",), "portal_item", edit=("admin",), create=("admin",),
+                        actions={"publish": ("admin",), "unpublish": ("admin",)}),
+    "portal_guide": View(("admin",), extra=("upload", "download")),
     "audit_event": View(("admin", "supervisor"), "audit_event"),
     "sms_outbox": View(("admin", "supervisor"), extra=("resend_one", "resend_all")),
     "legacy_import": View(("admin",), extra=("check", "job", "run", "restart", "report")),
@@ -210,6 +220,7 @@ def admin_rule(view_name: str, endpoint: str):
         # an import job: none here, so a 404 for the admins who may follow any
         "job": lambda role, obj: MISSING,
         "report": lambda role, obj: MISSING,
+        "download": lambda role, obj: AWAY,  # no guide uploaded: back to its upload page
         # the account procedures (admins): no account named, so a 404 for admins
         "mobile_view": lambda role, obj: MISSING if role == "admin" else FORBIDDEN,
         "move_view": lambda role, obj: MISSING if role == "admin" else FORBIDDEN,
@@ -228,6 +239,10 @@ PORTAL = {
     "portal.services": everyone(),
     "portal.talent_introduction": everyone(),
     "portal.support": everyone(),
+    "portal.item_list": everyone(),
+    "portal.item": public_record("portal_item"),
+    "portal.guide": everyone(MISSING),  # none uploaded: a page that says so
+    "portal.faq": everyone(),
     "accounts.login": lambda actor, obj: AWAY if actor in ENTERPRISES else OK,
     "admin.login": lambda actor, obj: AWAY if actor in ROLES else OK,
     "accounts.profile": enterprise_page(),
@@ -285,6 +300,8 @@ def post_roles(view_name: str, endpoint: str, action: str | None = None) -> tupl
     if endpoint in ("resend_one", "resend_all"):  # the SMS outbox
         return ("admin",)
     if endpoint in ("check", "run", "restart"):  # the old system's data
+        return ("admin",)
+    if endpoint == "upload":  # the operation guide
         return ("admin",)
     if endpoint == "export_restart":
         return ("supervisor",)
@@ -357,6 +374,7 @@ def visitors(app, make_staff, outbox):
     """A logged-in client per visitor, and both enterprises' records."""
     a = build(app, "13800138001")
     b = build(app, "13800138002", round_id=a.round)
+    _published_notice(app)
     clients = {ANON: app.test_client()}
     for actor, records in ((A, a), (B, b)):
         client = clients[actor] = app.test_client()
@@ -371,17 +389,29 @@ def visitors(app, make_staff, outbox):
     return clients, a, b
 
 
+def _published_notice(app) -> None:
+    from datetime import date
+
+    from talentadmin.pages.models import PortalItem
+
+    with app.app_context():
+        db.session.add(PortalItem(kind="notice", title_zh="通知", body_zh="正文",
+                                  title_en="Notice", body_en="Text",
+                                  published_on=date(2026, 3, 1), published=True))
+        db.session.commit()
+
+
 def urls_for(app, endpoint, rule, objs, view_kind, a):
     """(url, record) pairs to try a route with: one per record of its kind (or one)."""
     from talentadmin.accounts.models import StaffUser
     from talentadmin.core.models import AuditEvent
-    from talentadmin.pages.models import PageText
+    from talentadmin.pages.models import PageText, PortalItem
     from talentadmin.reference.models import ReasonTemplate, ReferenceItem
 
     args = set(rule.arguments)
     fixed = {"filename": "portal.css" if endpoint == "static" else "admin/css/bootstrap4/admin.css",
              "challenge_id": "unknown", "code": "en", "export_type": "csv", "kind": "csv",
-             "job_id": 1}
+             "job_id": 1, "section": "announcements"}
     base = {k: v for k, v in fixed.items() if k in args}
     kind = getattr(PORTAL.get(endpoint), "kind", None) or view_kind
     name = endpoint.partition(".")[2]
@@ -393,6 +423,7 @@ def urls_for(app, endpoint, rule, objs, view_kind, a):
                    "round": lambda: a.round,
                    "reason_template": lambda: db.session.scalars(select(ReasonTemplate.id)).first(),
                    "page_text": lambda: db.session.scalars(select(PageText.id)).first(),
+                   "portal_item": lambda: db.session.scalars(select(PortalItem.id)).first(),
                    "audit_event": lambda: db.session.scalars(select(AuditEvent.id)).first()}
         if kind in singles or kind.startswith("reference_"):
             item = (singles[kind]() if kind in singles else db.session.scalars(
