@@ -1,8 +1,8 @@
 """The storage sweep: the upload folder against the ``attachment`` table.
 
 Only ``attachment`` rows point at stored files (``<folder>/<sha[:2]>/<sha256>``); every
-other table that holds a file (``certification.licence_id``, ``declaration_file`` and
-``permit_file``'s ``attachment_id``) points at such a row. A file belongs to a row when
+other table that holds a file (``certification.licence_id``, ``declaration_file``,
+``permit_file`` and ``portal_file``'s ``attachment_id``) points at such a row. A file belongs to a row when
 the row's sha256 names it; a preview ``<sha256>.preview-<size>.png`` belongs to the row
 its file belongs to. What is left are orphans: files of uploads whose request never
 committed (a crash, a refused form), unfinished writes (``.upload-*``, ``.preview-*``),

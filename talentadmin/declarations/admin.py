@@ -543,9 +543,15 @@ class DeclarationView(RoleModelView):
 
     @expose("/decide/", methods=("POST",))
     def decide(self):
+        refusal = _("Nothing changed: the declaration is no longer in that state, or your "
+                    "role may not take this decision.")
         declaration = self.get_one(request.form.get("id"))
         if declaration is None:
-            abort(404)
+            found = request.form.get("id", type=record_id)
+            if not found or db.session.get(Declaration, found) is None:
+                abort(404)
+            flash(refusal, "error")  # decided a moment ago: no longer in this queue
+            return redirect(url_for(".index_view"))
         back = url_for(".details_view", id=declaration.id, url=request.form.get("url"))
         name = request.form.get("action", "")
         if name not in workflow.WORKFLOW.decisions():
@@ -553,8 +559,7 @@ class DeclarationView(RoleModelView):
         refused = self.run_decision(
             lambda: operations.decide(declaration, current_staff(), name,
                                       _reason(request.form)),
-            back, _("Nothing changed: the declaration is no longer in that state, or your "
-                    "role may not take this decision."))
+            back, refusal)
         return refused or redirect(safe_next(request.form.get("url"), back))
 
     @expose("/comment/", methods=("POST",))

@@ -51,7 +51,7 @@ def test_number_of_another_account_gets_no_code_and_no_change(
     assert [m["to"] for m in outbox.messages()] == [OLD]
     response = portal.post_form("/account/mobile", {
         "new_mobile": NEW, "sms_code": "123456", "submit": "1"})
-    assert response.status_code == 400 and "短信验证码错误" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "手机验证码错误" in response.get_data(as_text=True)
 
 
 def test_number_registered_after_the_code_was_sent_refused_at_the_last_step(

@@ -172,7 +172,7 @@ def test_change_password_needs_a_proof(portal, make_enterprise):
     response = portal.post_form("/account/password", {
         "new_password": "another-pass", "confirm": "another-pass", "submit": "1"})
     assert response.status_code == 400
-    assert "请输入当前密码，或发送到手机的短信验证码" in response.get_data(as_text=True)
+    assert "请输入当前密码或手机验证码" in response.get_data(as_text=True)
 
 
 def test_mismatched_confirmation(portal, make_enterprise):

@@ -29,7 +29,7 @@ def test_new_number_registers_and_logs_in(portal, app, outbox):
     response = portal.request_code(MOBILE)
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert "短信验证码已发送至 13800138000" in page
+    assert "手机验证码已发送至 13800138000" in page
     assert f'value="{MOBILE}"' in page  # the number stays in the form
 
     response = portal.submit_code(MOBILE, outbox.last_code(MOBILE))
@@ -165,7 +165,7 @@ def test_wrong_code_five_times_kills_the_code(portal, outbox):
     for _attempt in range(4):
         response = portal.submit_code(MOBILE, wrong)
         assert response.status_code == 400
-        assert "短信验证码错误。" in response.get_data(as_text=True)
+        assert "手机验证码错误。" in response.get_data(as_text=True)
     response = portal.submit_code(MOBILE, wrong)  # the 5th kills it, and says so
     assert response.status_code == 400
     assert "错误次数过多" in response.get_data(as_text=True)
@@ -181,7 +181,7 @@ def test_right_code_after_four_wrong_ones_logs_in(portal, outbox):
     wrong = "000000" if right != "000000" else "111111"
     for _attempt in range(4):
         page = portal.submit_code(MOBILE, wrong).get_data(as_text=True)
-        assert "短信验证码错误。" in page and "错误次数过多" not in page
+        assert "手机验证码错误。" in page and "错误次数过多" not in page
     assert portal.submit_code(MOBILE, right).status_code == 302
 
 
@@ -191,7 +191,7 @@ def test_expired_code_refused(portal, app, outbox):
         db.session.execute(update(SmsCode).values(expires_at=SmsCode.created_at))
         db.session.commit()
     response = portal.submit_code(MOBILE, outbox.last_code(MOBILE))
-    assert response.status_code == 400 and "短信验证码已过期" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "手机验证码已过期" in response.get_data(as_text=True)
 
 
 def test_code_is_single_use(portal, client, outbox):
@@ -205,7 +205,7 @@ def test_code_is_single_use(portal, client, outbox):
 def test_code_for_another_number_refused(portal, outbox):
     portal.request_code(MOBILE)
     response = portal.submit_code("13900139000", outbox.last_code(MOBILE))
-    assert response.status_code == 400 and "请先获取短信验证码" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "请先获取手机验证码" in response.get_data(as_text=True)
 
 
 def test_resend_within_a_minute_says_seconds_left(portal, outbox):

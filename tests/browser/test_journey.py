@@ -33,9 +33,9 @@ OCR_TIMEOUT = 120_000  # the first recognition also loads the OCR models
 TEXTS = {
     "zh_Hans_CN": {
         "language_name": "中文",
-        "mobile": "手机号", "image_code": "图形验证码", "sms_code": "短信验证码",
+        "mobile": "手机号", "image_code": "图形验证码", "sms_code": "手机验证码",
         "get_code": "获取验证码", "login_register": "登录/注册",
-        "code_sent": "短信验证码已发送至 {mobile}。",
+        "code_sent": "手机验证码已发送至 {mobile}。",
         "my_certification": "我的认证", "unit_certification": "单位认证",
         "licence": "营业执照", "upload": "上传并识别",
         "unit_name": "单位名称", "credit_code": "统一社会信用代码", "email": "邮箱",

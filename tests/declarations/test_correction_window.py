@@ -161,7 +161,7 @@ def test_the_operation_itself_refuses_a_resubmission_after_the_window(app, rejec
             operations.save(db.session.get(EnterpriseUser, declaration.enterprise_user_id),
                             declaration, form)
         assert refused.value.field == "form"
-        assert "Contact the district talent office" in refused.value.message
+        assert "请联系区委人才办" in refused.value.message  # the office's own language
         assert db.session.get(Declaration, rejected).status == "rejected"
 
 

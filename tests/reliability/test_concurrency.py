@@ -204,6 +204,32 @@ def test_declaration_passed_and_rejected_at_once(app, make_staff, outbox,
     assert len(notices_sent(outbox)) == 1
 
 
+def test_a_decision_on_a_page_left_open_after_another_decided(app, make_staff, outbox,
+                                                               submitted_declarations):
+    """The second reviewer's click lands after the first decision committed (the slower
+    half of the race above): told nothing changed, taken back to the queue — not a 404."""
+    target = submitted_declarations[0]
+    clients = [staff_client(app, make_staff, f"r{n}", "initial_reviewer") for n in (1, 2)]
+    page = f"/admin/declaration_initial/details/?id={target}"
+    url = "/admin/declaration_initial/decide/"
+    late = prepared_post(clients[1], page, url, {"id": target, "action": "reject_initial",
+                                                 "reason": "缺少学位证书"})
+    first = prepared_post(clients[0], page, url, {"id": target, "action": "pass_initial"})()
+    assert first.status_code == 302
+    response = late()
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/admin/declaration_initial/")
+    refused = zh(app, lambda: gettext(
+        "Nothing changed: the declaration is no longer in that state, or your role may not "
+        "take this decision."))
+    assert refused in shown(clients[1], response)
+    assert timeline_rows(app, "declaration", target, "pass_initial", "reject_initial") == 1
+    missing = clients[1].post(url, data={"csrf_token": csrf_in(clients[1].get(
+        "/admin/declaration_initial/").get_data(as_text=True)), "id": 999999,
+        "action": "pass_initial"})
+    assert missing.status_code == 404
+
+
 def test_bulk_pass_by_two_reviewers_at_once(app, make_staff, outbox, submitted_declarations):
     clients = [staff_client(app, make_staff, f"r{n}", "initial_reviewer") for n in (1, 2)]
     page = url = "/admin/declaration_initial/"

@@ -31,7 +31,7 @@ N = 12
 
 LOCKED = "已锁定"
 WRONG_PASSWORD = "手机号或密码错误"
-WRONG_CODE = "短信验证码错误。"
+WRONG_CODE = "手机验证码错误。"
 DEAD_CODE = "错误次数过多"
 MINUTE_LIMIT = "不到一分钟前已发送验证码"
 

@@ -146,14 +146,16 @@ def test_every_file_a_row_holds_goes_through_an_attachment_row():
     """The sweep reads only ``attachment``: every other table holds its files through a
     foreign key to it, and no other column names a stored file. A new table holding files
     another way fails here, before the sweep could delete them. (Export jobs keep their
-    files in ``instance/exports``, outside the upload folder the sweep reads, and are swept by
-    ``jobs.exports.sweep_expired``.)"""
+    files in ``instance/exports`` and import jobs theirs in ``instance/imports``, outside the
+    upload folder the sweep reads, and are swept by ``jobs.exports.sweep_expired`` and
+    ``jobs.imports.sweep_expired``.)"""
     holders = {f"{fk.parent.table.name}.{fk.parent.name}"
                for table in db.metadata.sorted_tables for fk in table.foreign_keys
                if fk.column.table.name == "attachment"}
     assert holders == {"certification.licence_id", "declaration_file.attachment_id",
-                       "permit_file.attachment_id"}
+                       "permit_file.attachment_id", "portal_file.attachment_id"}
     named = {f"{table.name}.{column.name}" for table in db.metadata.sorted_tables
              for column in table.columns
              if any(word in column.name for word in ("sha", "path", "file", "stored"))}
-    assert named == {"attachment.sha256", "export_job.stored", "export_job.filename"}
+    assert named == {"attachment.sha256", "export_job.stored", "export_job.filename",
+                     "import_job.stored"}

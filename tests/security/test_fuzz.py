@@ -29,11 +29,14 @@ from .fuzzing import Field, PageForm
 # POST routes with no form on any page, by design: Flask-Admin registers them for every
 # model view, and ours turn the feature off (no delete, no inline list editing). They are
 # still posted to blind below.
+# ``accounts.captcha_new`` is posted by captcha.js (a new image code), not by a form; its
+# CSRF check and answers are tested in tests/declarations/test_portal_forms.py.
 # Forms shown only with a failed SMS, a failed export job or a checked import file (not in the
 # fuzz world); their bad input is tested in tests/jobs/ (bad ids, CSRF, another's job, tokens).
 NO_FORM = re.compile(r"\.(delete_view|ajax_update|ajax_lookup|action_view)$"
                      r"|^declaration_all\.(bulk_all|export_restart)$"
-                     r"|^sms_outbox\.resend_(one|all)$|^legacy_import\.(run|restart)$")
+                     r"|^sms_outbox\.resend_(one|all)$|^legacy_import\.(run|restart)$"
+                     r"|^accounts\.captcha_new$")
 
 
 # The short profile (every run); the slow one draws 10,000 cases. A failing example is
