@@ -36,6 +36,7 @@ def no_files(app):
 def as_job(app, monkeypatch):
     """Every export is a job (the streaming limit set to no rows)."""
     monkeypatch.setitem(app.config, "EXPORT_STREAM_ROWS", 0)
+    monkeypatch.setitem(app.config, "EXPORT_STREAM_ROWS_CSV", 0)
 
 
 def job_of(app, job_id: int) -> ExportJob:
@@ -59,6 +60,20 @@ def test_small_exports_still_stream(client, staff_login, three):  # noqa: F811
     _complete_all(client, three, staff_login)
     response = client.get("/admin/declaration_all/municipal/csv/")
     assert response.status_code == 200 and response.mimetype == "text/csv"
+
+
+def test_the_line_is_per_format(app, client, staff_login, three, monkeypatch):  # noqa: F811
+    """An XLSX sends nothing until it is whole, a CSV streams at once: the same rows may
+    stream as CSV and be a job as XLSX."""
+    _complete_all(client, three, staff_login)
+    monkeypatch.setitem(app.config, "EXPORT_STREAM_ROWS", 2)
+    monkeypatch.setitem(app.config, "EXPORT_STREAM_ROWS_CSV", 3)
+    response = client.get("/admin/declaration_all/municipal/csv/")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.get_data(as_text=True).count("\n") == 4  # the header and three rows
+    assert job_of(app, start(client, "xlsx")).kind == "xlsx"
+    monkeypatch.setitem(app.config, "EXPORT_STREAM_ROWS_CSV", 2)
+    assert job_of(app, start(client, "csv")).kind == "csv"
 
 
 def test_csv_job_shows_done_then_downloads_the_file(app, client, staff_login, three,  # noqa: F811
@@ -151,6 +166,7 @@ def test_a_killed_worker_fails_the_job_which_restarts(app, client, staff_login, 
     assert client.get(f"/admin/declaration_all/export-job/{job_id}/download").status_code == 404
     monkeypatch.undo()
     monkeypatch.setitem(app.config, "EXPORT_STREAM_ROWS", 0)
+    monkeypatch.setitem(app.config, "EXPORT_STREAM_ROWS_CSV", 0)
     response = client.post(f"/admin/declaration_all/export-job/{job_id}/restart",
                            data={"csrf_token": csrf_in(page)})
     assert response.status_code == 302
