@@ -50,13 +50,22 @@ DEFAULTS: dict[str, object] = {
     "REVIEW_REMIND_DAYS": 3,  # the dashboard counts queued declarations older than this
     "SMS_MAX_TRIES": 6,  # tries of a notice SMS before it is listed as failed
     "SMS_RETRY_SECONDS": 30,  # the first retry's wait, doubled at each try
+    # Municipal exports of more rows than these are jobs (XLSX, CSV: bench.export); job
+    # files are kept this many hours; a job whose progress stops this long lost its worker.
+    "EXPORT_STREAM_ROWS": 20_000,
+    "EXPORT_STREAM_ROWS_CSV": 250_000,
+    "EXPORT_KEEP_HOURS": 24,
+    "EXPORT_STALE_SECONDS": 300,
+    # A licence reading not done this long after its upload is given up (typed instead).
+    "OCR_STALE_SECONDS": 300,
 }
 
 PRODUCTION_SCRYPT = (2**15, 8, 1)  # (N, r, p): the least cost a running office may use
 
 _BOOLS = {"SMS_ENABLED", "CAPTCHA_TEST_MODE"}
 _INTS = {"SMS_HTTP_TIMEOUT", "TRUST_PROXY", "REVIEW_REMIND_DAYS", "SMS_MAX_TRIES",
-         "SMS_RETRY_SECONDS"}
+         "SMS_RETRY_SECONDS", "EXPORT_STREAM_ROWS", "EXPORT_STREAM_ROWS_CSV",
+         "EXPORT_KEEP_HOURS", "EXPORT_STALE_SECONDS", "OCR_STALE_SECONDS"}
 
 
 def _parse(key: str, value: str) -> object:
