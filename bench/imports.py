@@ -46,16 +46,15 @@ def write_file(app, path, rows: int, seed: int = 7) -> int:
         units = db.session.execute(select(Certification.name, Certification.credit_code)
                                    .where(Certification.status == "approved")).all()
         round_name = db.session.scalars(select(Round.name).order_by(Round.id.desc())).first()
-    header = ["序号", HEADERS["unit_name"], HEADERS["credit_code"], HEADERS["name"],
-              HEADERS["id_number"], HEADERS["political_status"], HEADERS["title"],
-              HEADERS["education"], HEADERS["degree"], HEADERS["school"], HEADERS["major"],
-              HEADERS["condition"], HEADERS["status"], HEADERS["round"]]
+    header = ["序号", *(HEADERS[key] for key in (
+        "unit_name", "credit_code", "name", "id_number", "gender", "age", "political_status",
+        "title", "education", "degree", "school", "major", "condition", "status", "round"))]
     with open(path, "w", encoding="utf-8-sig", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(header)
         for n in range(1, rows + 1):
             name, code = units[n % len(units)]
-            writer.writerow([n, name, code, person_name(rng), id_number(rng), "中共党员",
+            writer.writerow([n, name, code, person_name(rng), id_number(rng), "", "", "中共党员",
                              "高级工程师", "研究生（博士）", "博士", "清华大学", "计算机科学与技术",
                              "拥有发明专利（专利条款）", "待审核", round_name])
     return len(units)
