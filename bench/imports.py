@@ -18,6 +18,7 @@ import random
 import sys
 import threading
 import time
+from collections import Counter
 from types import SimpleNamespace
 
 from sqlalchemy import select
@@ -37,14 +38,17 @@ from .seed import id_number, person_name
 
 def write_file(app, path, rows: int, seed: int = 7) -> int:
     from talentadmin.certification.models import Certification
+    from talentadmin.core.creditcode import credit_code_valid
     from talentadmin.declarations.importer import HEADERS
     from talentadmin.declarations.models import Round
     from talentadmin.extensions import db
 
     rng = random.Random(seed)
     with app.app_context():
-        units = db.session.execute(select(Certification.name, Certification.credit_code)
-                                   .where(Certification.status == "approved")).all()
+        units = [unit for unit in db.session.execute(
+            select(Certification.name, Certification.credit_code)
+            .where(Certification.status == "approved")).all()
+            if credit_code_valid(unit.credit_code)]  # the seed's codes mostly fail GB 32100
         round_name = db.session.scalars(select(Round.name).order_by(Round.id.desc())).first()
     header = ["序号", *(HEADERS[key] for key in (
         "unit_name", "credit_code", "name", "id_number", "gender", "age", "political_status",
@@ -116,6 +120,8 @@ def main(argv=None) -> int:
     with app.app_context():
         job = db.session.get(ImportJob, job_id)
         report = folder / f"{job.stored}.{job.id}.report"
+        reasons = Counter(r["reason"].split(":")[0] for r in imports.report_rows(job)
+                          if r["reason"])
         result = {"bench": "imports", "dialect": dialect_of(url), "rows": args.rows,
                   "units": units, "file_mb": size_mb, "status": job.status, "error": job.error,
                   "would_import": job.imported, "refused": job.refused,
@@ -124,7 +130,8 @@ def main(argv=None) -> int:
                   "rows_per_s": round(args.rows / elapsed), "peak_reset": peak_reset,
                   "rss_before_mb": before, "rss_growth_mb": round(hwm_mb() - before, 1),
                   "report_mb": round(report.stat().st_size / 2**20, 1)
-                  if report.exists() else None}
+                  if report.exists() else None,
+                  "refusals": dict(reasons.most_common(3))}
         (folder / job.stored).unlink(missing_ok=True)
         report.unlink(missing_ok=True)
         db.session.delete(job)
