@@ -254,9 +254,11 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(413)
     def _too_large(error):
+        limit = request.max_content_length or app.config["MAX_CONTENT_LENGTH"]
         return render_error(413, _("File too large"),
-                            _("A file may be at most 10 MB. Go back and upload it again as a "
-                              "smaller scan or photo."))
+                            _("This page accepts at most %(size)s MB at once. Nothing was "
+                              "saved: go back and upload smaller scans or photos.",
+                              size=max(1, round(limit / 2**20))))
 
     @app.errorhandler(429)
     def _too_many(error):

@@ -138,7 +138,7 @@ _MENUS: dict[tuple, Markup] = {}
 def cached_menu(view, render) -> Markup:
     """The navigation bar, rendered once per active view, language and set of roles: it
     asks every view whether the viewer may open it, which cost more than a grid's rows.
-    ``render`` is Flask-Admin's ``layout.menu`` macro. The key space is bounded (views ×
+    ``render`` is the menu macro of ``templates/admin/menu.html``. The key space is bounded (views ×
     languages × role sets)."""
     from flask import request
     from flask_babel import get_locale

@@ -198,6 +198,7 @@ def test_a_body_larger_than_the_site_cap_reaches_the_import(app, client, staff_l
     assert forged.status_code == 400  # no CSRF token
     elsewhere = client.post("/login", data={"x": "y" * (13 * 1024 * 1024)})
     assert elsewhere.status_code == 413  # the site's cap stands for every other page
+    assert "12 MB" in elsewhere.get_data(as_text=True)  # and its page names it
 
 
 def test_only_admins_import(app, make_staff, staff_login, client, unit, tmp_path):  # noqa: F811
