@@ -92,6 +92,10 @@ def save(user, declaration: Declaration | None, form) -> Declaration:
         if str(declaration.version) != (form.version.data or ""):
             raise FieldError("form", changed_elsewhere())
         round_ = declaration.round
+        if submitting and not (permit_of(user.id) and permit_of(user.id).approved):
+            # an imported declaration (the old system's 未通过) comes back only once the unit's
+            # business permission is opened again (the guide), as a new one would
+            raise FieldError("form", _("Declarations need an approved business permission."))
         # A rejected declaration may be resubmitted until its correction window closes
         # (checked above, on the clock of this request); a draft only while the round is open.
         if (submitting and declaration.status != workflow.REJECTED

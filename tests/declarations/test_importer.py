@@ -469,3 +469,29 @@ def test_import_rows_takes_list_names_as_written_in_the_lists(app, unit, tmp_pat
     with app.app_context():
         report = legacy.import_rows([record], source="test")
         assert (report.imported, report.refused) == (1, 0), report.rows[0].reason
+
+
+def test_an_imported_rejection_comes_back_only_with_a_permission(app, cli, unit, portal,
+                                                                tmp_path):
+    """The old system's 未通过 declaration of a certified unit with no business permission
+    (permissions are opened again, the guide says) may be corrected as a draft, but not
+    submitted until the permission is approved."""
+    from ..conftest import PASSWORD, csrf_in, declaration_form_data
+
+    path = write_csv(tmp_path / "old.csv", [row(1, 状态="未通过")])
+    assert "imported 1" in cli(path).output
+    with app.app_context():
+        declaration = db.session.execute(select(Declaration)).scalar_one()
+        declaration_id, version = declaration.id, declaration.version
+        assert declaration.status == "rejected"
+    assert portal.login_password("13800138000", PASSWORD).status_code == 302
+    url = f"/talent/declarations/{declaration_id}/edit"
+    page = portal.client.get(url).get_data(as_text=True)
+    response = portal.client.post(url, data=declaration_form_data(
+        csrf_token=csrf_in(page), version=str(version), submit="1"),
+        content_type="multipart/form-data")
+    assert response.status_code == 400
+
+    assert "业务权限" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Declaration, declaration_id).status == "rejected"
