@@ -4,8 +4,9 @@ The layout is the bureau's, in Chinese whatever the language of the back office:
 person's columns (the first sixteen, unchanged), then the unit's as its business
 permission in force states them (the guide's 开通权限 form: 单位资质, 注册地所在区,
 纳税所在区, 从事领域, 单位联系人及联系方式) — empty for a unit without one (a
-declaration imported from the old system). Appended, not interleaved: a reader of the
-sixteen-column file finds every column where it was.
+declaration imported from the old system); last, the bureau's 拟引进人才名单 outcome and its
+date once recorded. Appended, not interleaved: a reader of the sixteen-column file finds
+every column where it was.
 
 :func:`attachments` lists the files of the exported rows for the ZIP of attachments, each
 named ``单位-姓名-材料名称.ext`` as the guide names them (:class:`ZipNames`).
@@ -29,7 +30,10 @@ from .models import Declaration, DeclarationFile
 HEADER = ["序号", "单位名称", "统一社会信用代码", "姓名", "身份证号", "性别", "年龄", "政治面貌",
           "职称", "最高学历", "最高学位", "最高学历(学位)所在院校", "所学专业", "引进依据及条件",
           "初审通过日期", "复审通过日期",
-          "单位资质", "注册地所在区", "纳税所在区", "从事领域", "单位联系人", "联系电话"]
+          "单位资质", "注册地所在区", "纳税所在区", "从事领域", "单位联系人", "联系电话",
+          "拟引进人才名单", "市级部门结果日期"]
+# The bureau's outcome as the office writes it (the layout is Chinese in either language).
+OUTCOME_TEXT = {"listed": "在名单中", "not_listed": "不在名单中"}
 # Columns whose digit strings a CSV keeps as text for Excel (``core.export.excel_text``).
 TEXT_COLUMNS = tuple(HEADER.index(title) for title in ("统一社会信用代码", "身份证号", "联系电话"))
 GENDERS = {"male": "男", "female": "女"}
@@ -40,7 +44,8 @@ COLUMNS = (Declaration.unit_name, Declaration.credit_code, Declaration.name,
            Declaration.initial_passed_at, Declaration.second_passed_at,
            PermitRevision.qualifications, PermitRevision.registered_district,
            PermitRevision.tax_district, PermitRevision.field, PermitRevision.contact_name,
-           PermitRevision.contact_mobile)
+           PermitRevision.contact_mobile, Declaration.bureau_outcome,
+           Declaration.bureau_decided_on)
 
 
 def _names() -> dict[tuple[str, str], str]:
@@ -71,7 +76,7 @@ def rows(ids_query, start: int = 1) -> Iterator[list]:
     for n, row in enumerate(db.session.execute(statement), start=start):
         (unit, code, name, id_enc, gender, age, political, title, education, degree, school,
          major, condition, initial_at, second_at, qualifications, registered, tax, field,
-         contact, mobile) = row
+         contact, mobile, outcome, outcome_on) = row
         try:
             number = decrypt(bytes(id_enc)) if id_enc else ""
         except crypto.DecryptError:  # a data key that does not match: never a broken file
@@ -86,7 +91,8 @@ def rows(ids_query, start: int = 1) -> Iterator[list]:
                "、".join(names.get(("qualification", q), q) for q in qualifications or ()),
                names.get(("district", registered), registered),
                names.get(("district", tax), tax), names.get(("field", field), field),
-               contact, mobile]
+               contact, mobile, OUTCOME_TEXT.get(outcome or "", ""),
+               outcome_on.isoformat() if outcome_on else ""]
 
 
 def filename(kind: str, total: int) -> str:

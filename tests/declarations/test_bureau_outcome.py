@@ -280,3 +280,17 @@ def test_two_connections_recording_the_same_rows_move_each_once(app, reported):
     with app.app_context():
         assert db.session.execute(select(db.func.count(AuditEvent.id)).where(
             AuditEvent.action == "declaration.list")).scalar() == 2
+
+
+def test_the_municipal_export_carries_the_outcome_and_its_date(client, app, reported):
+    import csv
+    import io
+
+    bulk(client, "declaration_all", "list", reported[:1], decided_on=today(app))
+    bulk(client, "declaration_all", "not_list", reported[1:2], decided_on=today(app))
+    response = client.get("/admin/declaration_all/municipal/csv/")
+    table = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    header = table[0]
+    assert header[-2:] == ["拟引进人才名单", "市级部门结果日期"]
+    outcomes = {(row[header.index("拟引进人才名单")], row[-1]) for row in table[1:]}
+    assert outcomes == {("在名单中", today(app)), ("不在名单中", today(app)), ("", "")}

@@ -146,14 +146,14 @@ def test_unit_columns_in_both_files_in_either_language(client, staff_login, thre
         client.post("/language/en", data={"csrf_token": csrf_in(page)})
         assert "Export CSV" in client.get("/admin/declaration_all/").get_data(as_text=True)
     table = _csv_table(client)
-    assert table[0][16:] == UNIT_COLUMNS and table[0][:5] == [
+    assert table[0][16:22] == UNIT_COLUMNS and table[0][:5] == [
         "序号", "单位名称", "统一社会信用代码", "姓名", "身份证号"]
     for row in table[1:]:
-        assert [cell.strip() for cell in row[16:]] == UNIT_VALUES
+        assert [cell.strip() for cell in row[16:22]] == UNIT_VALUES
     rows = _xlsx_rows(client)
-    assert [cell.value for cell in rows[0]][16:] == UNIT_COLUMNS
+    assert [cell.value for cell in rows[0]][16:22] == UNIT_COLUMNS
     for row in rows[1:]:
-        assert [cell.value for cell in row[16:]] == UNIT_VALUES
+        assert [cell.value for cell in row[16:22]] == UNIT_VALUES
 
 
 def test_unit_columns_of_a_unit_without_a_permit_in_force_are_empty(app, client, staff_login,
@@ -170,9 +170,9 @@ def test_unit_columns_of_a_unit_without_a_permit_in_force_are_empty(app, client,
         db.session.execute(update(Permit).values(in_force_id=None))
         db.session.commit()
     table = _csv_table(client)
-    assert len(table) == 4 and all(row[16:] == [""] * 6 for row in table[1:])
+    assert len(table) == 4 and all(row[16:22] == [""] * 6 for row in table[1:])
     rows = _xlsx_rows(client)
-    assert len(rows) == 4 and all(cell.value is None for row in rows[1:] for cell in row[16:])
+    assert len(rows) == 4 and all(cell.value is None for row in rows[1:] for cell in row[16:22])
 
 
 def test_the_export_page_says_which_file_is_for_excel(client, staff_login, three):  # noqa: F811
