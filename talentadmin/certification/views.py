@@ -8,7 +8,9 @@ from flask_login import login_required
 
 from ..accounts.views import current_enterprise
 from ..core import audit, pdf, storage
+from ..core.bodylimit import body_limit
 from ..core.errors import FieldError
+from ..core.uploads import request_cap
 from ..extensions import db
 from ..jobs import readings
 from . import operations, workflow
@@ -35,6 +37,7 @@ def status():
 
 
 @bp.route("/upload", methods=["GET", "POST"])
+@body_limit(request_cap(LicenceUploadForm))  # the licence and the form's few fields
 @login_required
 def upload():
     user = current_enterprise()

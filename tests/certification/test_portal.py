@@ -232,7 +232,7 @@ def test_fifty_megabyte_upload_refused_before_it_is_read(operator, client):
     # Refused on the declared Content-Length, before the body is parsed.
     assert response.status_code == 413
     page = response.get_data(as_text=True)
-    assert "10 MB" in page and "重新上传" in page
+    assert "10 MB" in page and "未保存任何内容" in page  # the page's limit, nothing kept
 
 
 def test_licence_file_is_only_served_to_its_owner_and_staff(operator, client, app, portal,
