@@ -112,8 +112,9 @@ def test_the_cap_is_the_sum_of_the_forms_file_limits(app):
     assert view.max_content_length == request_cap(DeclarationForm) == expected
     assert app.view_functions["declarations.edit"].max_content_length == expected
     assert app.config["MAX_CONTENT_LENGTH"] == 12 * MB  # the default for everything else
-    assert getattr(app.view_functions["certification.upload"], "max_content_length",
-                   None) is None
+    assert app.view_functions["certification.upload"].max_content_length \
+        == storage.MAX_BYTES + TEXT_MARGIN  # the licence alone
+    assert getattr(app.view_functions["accounts.login"], "max_content_length", None) is None
 
 
 def test_three_files_of_5_mb_go_through_together(unit, app):
