@@ -6,6 +6,7 @@ from datetime import datetime
 from functools import cached_property
 
 from flask import abort, flash, redirect, request, url_for
+from flask_admin import BaseView
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla import filters as sqla_filters
 from flask_admin.contrib.sqla.form import AdminModelConverter
@@ -35,6 +36,25 @@ def deny(name: str | None = None):
         flash(_("Log in with a staff account to use the back office."), "warning")
         return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
     return abort(403)
+
+
+def has_role(*roles: str) -> bool:
+    """Whether the logged-in staff user holds one of ``roles``."""
+    staff = current_staff()
+    return staff is not None and staff.has_role(*roles)
+
+
+class RoleView(BaseView):
+    """A plain back-office page (Flask-Admin ``BaseView``) for the staff holding one of
+    ``roles``; others are sent to the staff login or refused (:func:`deny`)."""
+
+    roles: tuple[str, ...] = ("admin",)
+
+    def is_accessible(self) -> bool:
+        return has_role(*self.roles)
+
+    def inaccessible_callback(self, name, **kwargs):
+        return deny(name)
 
 
 def ref_options(kind: str):

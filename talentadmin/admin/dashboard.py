@@ -11,7 +11,7 @@ import unicodedata
 from datetime import timedelta
 
 from flask import abort, current_app, request
-from flask_admin import BaseView, expose
+from flask_admin import expose
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import and_, func, or_, select
@@ -22,7 +22,7 @@ from ..declarations import workflow
 from ..declarations.models import Declaration
 from ..declarations.stats import RoundStats, all_rounds, collect, default_round, reference_labels
 from ..extensions import db
-from .base import current_staff, deny
+from .base import RoleView
 
 ROLES = ("supervisor", "admin")
 SUBMITTED_STATES = (workflow.PENDING_INITIAL, workflow.PENDING_SECOND, workflow.COMPLETED,
@@ -166,15 +166,10 @@ def _status_rows(stats: RoundStats) -> list[tuple[str, int]]:
     return rows
 
 
-class DashboardView(BaseView):
+class DashboardView(RoleView):
     """``/admin/dashboard/``: statistics of a round, for supervisors and administrators."""
 
-    def is_accessible(self) -> bool:
-        staff = current_staff()
-        return staff is not None and staff.has_role(*ROLES)
-
-    def inaccessible_callback(self, name, **kwargs):
-        return deny(name)
+    roles = ROLES
 
     @expose("/")
     def index(self):

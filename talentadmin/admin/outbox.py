@@ -8,7 +8,7 @@ with the CSRF token (``CSRFProtect`` checks every POST).
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask_admin import expose
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -20,7 +20,7 @@ from ..core.timeutil import local_formatter
 from ..core.validators import mask_mobile
 from ..extensions import db
 from ..jobs import outbox as jobs
-from .base import current_staff, deny
+from .base import RoleView, has_role
 
 READ_ROLES = ("admin", "supervisor")
 RESEND_ROLES = ("admin",)
@@ -28,17 +28,8 @@ SHOWN = ("failed", "queued", "sending")  # what the office may need to act on
 PAGE = 200
 
 
-def _staff_has(roles: tuple[str, ...]) -> bool:
-    staff = current_staff()
-    return staff is not None and staff.has_role(*roles)
-
-
-class OutboxView(BaseView):
-    def is_accessible(self) -> bool:
-        return _staff_has(READ_ROLES)
-
-    def inaccessible_callback(self, name, **kwargs):
-        return deny(name)
+class OutboxView(RoleView):
+    roles = READ_ROLES
 
     @expose("/")
     def index(self):
@@ -54,11 +45,11 @@ class OutboxView(BaseView):
         return self.render("admin/outbox.html", rows=rows, status=status, statuses=SHOWN,
                            counts=counts, page=PAGE, mask=mask_mobile,
                            when=local_formatter(get_timezone(), "%Y-%m-%d %H:%M"),
-                           can_resend=_staff_has(RESEND_ROLES))
+                           can_resend=has_role(*RESEND_ROLES))
 
     @expose("/resend", methods=("POST",))
     def resend_one(self):
-        if not _staff_has(RESEND_ROLES):
+        if not has_role(*RESEND_ROLES):
             abort(403)
         try:
             outbox_id = record_id(request.form.get("id"))
@@ -75,7 +66,7 @@ class OutboxView(BaseView):
 
     @expose("/resend-all", methods=("POST",))
     def resend_all(self):
-        if not _staff_has(RESEND_ROLES):
+        if not has_role(*RESEND_ROLES):
             abort(403)
         queued = jobs.resend()
         if queued:

@@ -2,12 +2,13 @@
 
 Only ``attachment`` rows point at stored files (``<folder>/<sha[:2]>/<sha256>``); every
 other table that holds a file (``certification.licence_id``, ``declaration_file``,
-``permit_file`` and ``portal_file``'s ``attachment_id``) points at such a row. A file belongs to a row when
-the row's sha256 names it; a preview ``<sha256>.preview-<size>.png`` belongs to the row
-its file belongs to. What is left are orphans: files of uploads whose request never
-committed (a crash, a refused form), unfinished writes (``.upload-*``, ``.preview-*``),
-and anything else put there by hand. Rows whose file is missing are listed: they are
-lost data, and only a backup brings them back.
+``permit_file`` and ``portal_file``'s ``attachment_id``) points at such a row. A file
+belongs to a row when the row's sha256 names it; a preview
+``<sha256>.preview-<size>.png`` belongs to the row its file belongs to. What is left are
+orphans: files of uploads whose request never committed (a crash, a refused form),
+unfinished writes (``.upload-*``, ``.preview-*``), and anything else put there by hand.
+Rows whose file is missing are listed: they are lost data, and only a backup brings them
+back.
 
 With ``delete=True`` orphans older than an hour are removed; a younger one may belong to
 an upload whose request has not committed yet. Just before a file is removed the

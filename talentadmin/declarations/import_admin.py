@@ -15,13 +15,13 @@ with the CSRF token. Any admin may follow any import: they are the office's, not
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask_admin import expose
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from ..admin.base import current_staff, deny
+from ..admin.base import RoleView, current_staff
 from ..core import audit, export
 from ..core.bodylimit import body_limit
 from ..core.timeutil import local_formatter
@@ -36,13 +36,8 @@ STATUSES = {"queued": _l("Waiting"), "running": _l("Running"), "done": _l("Done"
             "failed": _l("Failed"), "expired": _l("Expired")}
 
 
-class LegacyImportView(BaseView):
-    def is_accessible(self) -> bool:
-        staff = current_staff()
-        return staff is not None and staff.has_role("admin")
-
-    def inaccessible_callback(self, name, **kwargs):
-        return deny(name)
+class LegacyImportView(RoleView):
+    roles = ("admin",)
 
     @expose("/")
     def index(self):

@@ -4,7 +4,7 @@ notices and policy documents, and upload the operation guide it offers."""
 from __future__ import annotations
 
 from flask import flash, redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import get_timezone, ngettext
@@ -16,7 +16,7 @@ from wtforms import SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired
 
-from ..admin.base import RoleModelView, current_staff, deny
+from ..admin.base import RoleModelView, RoleView
 from ..core import audit, storage
 from ..core.bodylimit import body_limit
 from ..core.errors import FieldError
@@ -190,16 +190,11 @@ class PortalItemView(RoleModelView):
         self._set_published(ids, False)
 
 
-class GuideFileView(BaseView):
+class GuideFileView(RoleView):
     """The operation guide (操作指南) the portal offers for download: a PDF an admin uploads;
     a new upload replaces the one offered. Uploads are audited."""
 
-    def is_accessible(self) -> bool:
-        staff = current_staff()
-        return staff is not None and staff.has_role("admin")
-
-    def inaccessible_callback(self, name, **kwargs):
-        return deny(name)
+    roles = ("admin",)
 
     @expose("/")
     def index(self):
