@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -74,6 +83,8 @@ def confirm(cert_id: int):
         operations.give_up_reading(cert)  # its worker never came: the operator types
         cert = _own(cert_id)
     if cert.status != workflow.RECOGNISED:
+        if request.method == "POST":  # a second submit (another tab, a double click)
+            flash(operations.already_submitted(), "warning")
         return redirect(url_for(".status"))
     form = CertificationForm(data={"name": cert.ocr_name, "credit_code": cert.ocr_credit_code})
     if form.validate_on_submit():

@@ -396,3 +396,35 @@ def test_reason_is_limited_on_every_decision_path(app, make_staff, outbox,
     with app.app_context():
         assert db.session.get(Certification, cert_id).status == "manual_review"
     assert notices_sent(outbox) == []
+
+
+def test_certification_confirmed_again_after_it_was_decided(app, make_enterprise, outbox):
+    """The slower half of the race above, by a clear margin: the second tab's submit finds
+    the certification approved and is told it was already submitted."""
+    from io import BytesIO
+
+    from werkzeug.datastructures import FileStorage
+
+    from talentadmin.core import storage
+
+    from ..conftest import UNIT, UNIT_CODE, png_bytes
+
+    user_id = make_enterprise("13800138000")
+    with app.test_request_context():
+        licence = storage.save_upload(FileStorage(BytesIO(png_bytes()), filename="l.png"),
+                                      enterprise_user_id=user_id)
+        cert = Certification(enterprise_user_id=user_id, licence=licence, status="recognised",
+                             ocr_name=UNIT, ocr_credit_code=UNIT_CODE, ocr_code_valid=True)
+        db.session.add(cert)
+        db.session.commit()
+        cert_id = cert.id
+    client = enterprise_client(app, outbox)
+    url = f"/certification/{cert_id}/confirm"
+    data = {"name": UNIT, "credit_code": UNIT_CODE, "email": "hr@example.com", "submit": "1"}
+    late = prepared_post(client, url, url, data)
+    assert prepared_post(client, url, url, data)().status_code == 302
+    response = late()
+    assert response.status_code == 302
+    assert zh(app, certification_ops.already_submitted) in shown(client, response)
+    assert audit_rows(app, "certification", cert_id, "certification.auto_approve",
+                      "certification.submit_for_review") == 1
