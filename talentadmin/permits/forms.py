@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
 from ..accounts.forms import MultiCheckboxField
+from ..core import storage
 from ..core.fields import VersionField
 from ..core.forms import Form
 from ..core.timeutil import local_today, to_local
@@ -23,6 +24,9 @@ INTRO_MAX = 2000
 
 
 MAX_FILES = 12  # per qualification and per tax year: twelve monthly receipts
+# Each file's limit and count, written on the field: the page refuses a file over them as it
+# is chosen (static/file-limits.js) and the request cap is their sum (core.uploads).
+FILE_LIMITS = {"data-max-bytes": storage.MAX_BYTES, "data-max-files": MAX_FILES}
 
 
 def tax_years(today: date | None = None, round_=None) -> list[int]:
@@ -85,11 +89,11 @@ class PermitForm(Form):
     tax_1 = StringField(validators=[required(), Money()], render_kw={"inputmode": "decimal"})
     tax_2 = StringField(validators=[required(), Money()], render_kw={"inputmode": "decimal"})
     tax_3 = StringField(validators=[required(), Money()], render_kw={"inputmode": "decimal"})
-    tax_file_1 = MultipleFileField(render_kw={"data-max-files": MAX_FILES})
+    tax_file_1 = MultipleFileField(render_kw=FILE_LIMITS)
     tax_file_1_keep = keep_field()
-    tax_file_2 = MultipleFileField(render_kw={"data-max-files": MAX_FILES})
+    tax_file_2 = MultipleFileField(render_kw=FILE_LIMITS)
     tax_file_2_keep = keep_field()
-    tax_file_3 = MultipleFileField(render_kw={"data-max-files": MAX_FILES})
+    tax_file_3 = MultipleFileField(render_kw=FILE_LIMITS)
     tax_file_3_keep = keep_field()
     intro = TextAreaField(
         _l("Company profile"),
@@ -145,7 +149,7 @@ def permit_form(*args, **kwargs) -> PermitForm:
     for item in items("qualification"):
         if item.needs_evidence:
             attrs[f"cert_{item.code}"] = MultipleFileField(
-                item.evidence, render_kw={"data-max-files": MAX_FILES})
+                item.evidence, render_kw=FILE_LIMITS)
             attrs[f"cert_{item.code}_keep"] = keep_field()
     return type("PermitForm", (PermitForm,), attrs)(*args, **kwargs)
 

@@ -111,6 +111,20 @@ def test_the_file_inputs_take_several_files(operator, client):
     assert f"at most {MAX_FILES}" in page
 
 
+def test_each_file_input_states_its_limits_for_the_page_to_refuse_at_once(operator, client):
+    """As on the declaration form: a file over 10 MB, or more than the field takes, is
+    refused as it is chosen (static/file-limits.js), with the message beside the field."""
+    from talentadmin.core import storage
+
+    page = client.get(APPLY).get_data(as_text=True)
+    assert "file-limits.js" in page
+    for name in ("cert_hightech", "tax_file_1", "tax_file_2", "tax_file_3"):
+        tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', page).group(0)
+        assert f'data-max-bytes="{storage.MAX_BYTES}"' in tag, name
+        assert f'data-max-files="{MAX_FILES}"' in tag and "data-too-large=" in tag, name
+        assert "data-too-many=" in tag, name
+
+
 def test_more_files_than_allowed_are_refused_and_none_stored(operator, app):
     before = attachments(app)
     response = operator.post_multipart(APPLY, permit_form_data(
