@@ -66,6 +66,12 @@ class PageTextView(RoleModelView):
     def edit_form(self, obj=None):
         form = super().edit_form(obj)
         form.page_key = getattr(obj, "key", None)
+        if form.page_key == "integrity_statement":  # what the portal fills in
+            for name in ("body_zh", "body_en"):
+                getattr(form, name).description = _(
+                    "{unit}, {name}, {id_number} and {round} are replaced by the unit's name, "
+                    "the person's name, the ID number (shown to the unit only) and the round; "
+                    "a text without them is shown as written.")
         return form
 
     def validate_form(self, form) -> bool:

@@ -141,3 +141,20 @@ def test_another_units_statement_is_404(declared, client, permitted):
 def test_anonymous_is_sent_to_log_in(client, url):
     response = client.get(url)
     assert response.status_code == 302 and "login" in response.headers["Location"]
+
+
+def test_the_admin_form_names_the_placeholders(app, client, staff_login):
+    from sqlalchemy import select
+
+    from talentadmin.extensions import db
+    from talentadmin.pages.models import PageText
+
+    with app.app_context():
+        statement = db.session.scalar(select(PageText.id).where(
+            PageText.key == "integrity_statement"))
+        other = db.session.scalar(select(PageText.id).where(PageText.key == "policy_basis"))
+    staff_login("boss", "admin")
+    page = client.get(f"/admin/page_text/edit/?id={statement}").get_data(as_text=True)
+    assert page.count("将分别替换为单位名称") == 2  # under the Chinese and the English text
+    page = client.get(f"/admin/page_text/edit/?id={other}").get_data(as_text=True)
+    assert "将分别替换为单位名称" not in page
