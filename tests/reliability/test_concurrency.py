@@ -264,7 +264,9 @@ def test_reporting_twice_at_once_reports_once(app, make_staff, outbox, submitted
 # --- double submits of the portal forms -------------------------------------------------------
 
 
-def test_certification_confirm_double_submit(app, make_enterprise, outbox):
+@pytest.fixture
+def recognised(app, make_enterprise):
+    """A certification read cleanly, waiting for its operator's confirmation; its id."""
     from io import BytesIO
 
     from werkzeug.datastructures import FileStorage
@@ -281,7 +283,13 @@ def test_certification_confirm_double_submit(app, make_enterprise, outbox):
                              ocr_name=UNIT, ocr_credit_code=UNIT_CODE, ocr_code_valid=True)
         db.session.add(cert)
         db.session.commit()
-        cert_id = cert.id
+        return cert.id
+
+
+def test_certification_confirm_double_submit(app, recognised, outbox):
+    from ..conftest import UNIT, UNIT_CODE
+
+    cert_id = recognised
     clients = [enterprise_client(app, outbox) for _ in (1, 2)]
     url = f"/certification/{cert_id}/confirm"
     data = {"name": UNIT, "credit_code": UNIT_CODE, "email": "hr@example.com", "submit": "1"}
@@ -398,26 +406,12 @@ def test_reason_is_limited_on_every_decision_path(app, make_staff, outbox,
     assert notices_sent(outbox) == []
 
 
-def test_certification_confirmed_again_after_it_was_decided(app, make_enterprise, outbox):
+def test_certification_confirmed_again_after_it_was_decided(app, recognised, outbox):
     """The slower half of the race above, by a clear margin: the second tab's submit finds
     the certification approved and is told it was already submitted."""
-    from io import BytesIO
+    from ..conftest import UNIT, UNIT_CODE
 
-    from werkzeug.datastructures import FileStorage
-
-    from talentadmin.core import storage
-
-    from ..conftest import UNIT, UNIT_CODE, png_bytes
-
-    user_id = make_enterprise("13800138000")
-    with app.test_request_context():
-        licence = storage.save_upload(FileStorage(BytesIO(png_bytes()), filename="l.png"),
-                                      enterprise_user_id=user_id)
-        cert = Certification(enterprise_user_id=user_id, licence=licence, status="recognised",
-                             ocr_name=UNIT, ocr_credit_code=UNIT_CODE, ocr_code_valid=True)
-        db.session.add(cert)
-        db.session.commit()
-        cert_id = cert.id
+    cert_id = recognised
     client = enterprise_client(app, outbox)
     url = f"/certification/{cert_id}/confirm"
     data = {"name": UNIT, "credit_code": UNIT_CODE, "email": "hr@example.com", "submit": "1"}
